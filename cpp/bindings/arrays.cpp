@@ -1,0 +1,115 @@
+// NumPy dtype rules, conversions and error messages for the bindings.
+#include "arrays.hpp"
+
+#include <sstream>
+
+#include "fastlayers/softmax.hpp"
+
+namespace fastlayers::bind {
+namespace {
+
+enum class Kind { small_int, wide_int, f32, f64 };
+
+Kind kind_of(const py::array& a) {
+  const py::dtype dt = a.dtype();
+  const char k = dt.kind();
+  const auto size = dt.itemsize();
+  if (k == 'f') return size == 8 ? Kind::f64 : Kind::f32;  // float16 computes in float32
+  return size <= 2 ? Kind::small_int : Kind::wide_int;
+}
+
+}  // namespace
+
+py::array as_numeric(py::handle obj, const char* name) {
+  py::array a;
+  if (py::isinstance<py::array>(obj)) {
+    a = py::reinterpret_borrow<py::array>(obj);
+  } else {
+    auto& api = py::detail::npy_api::get();
+    PyObject* r = api.PyArray_FromAny_(obj.ptr(), nullptr, 0, 0, py::detail::npy_api::NPY_ARRAY_ENSUREARRAY_,
+                                       nullptr);
+    if (r == nullptr) {
+      py::error_already_set err;
+      type_error(std::string(name) + " must be an array of real numbers, got " +
+                 std::string(py::str(py::type::handle_of(obj).attr("__name__"))) + " (" + err.what() + ")");
+    }
+    a = py::reinterpret_steal<py::array>(r);
+  }
+  const py::dtype dt = a.dtype();
+  const char k = dt.kind();
+  const bool ok = k == 'b' || k == 'i' || k == 'u' ||
+                  (k == 'f' && (dt.itemsize() == 2 || dt.itemsize() == 4 || dt.itemsize() == 8));
+  if (!ok)
+    type_error(std::string(name) + " must have a real numeric dtype (float32 or float64; bool, integers and "
+                                   "float16 are converted), got " + dtype_str(a));
+  return a;
+}
+
+Float unary_float(const py::array& a) { return kind_of(a) == Kind::f32 ? Float::f32 : Float::f64; }
+
+Float promote(std::initializer_list<const py::array*> arrays) {
+  bool any_float = false, any_f64 = false, any_wide_int = false;
+  for (const py::array* a : arrays) {
+    switch (kind_of(*a)) {
+      case Kind::f64: any_f64 = any_float = true; break;
+      case Kind::f32: any_float = true; break;
+      case Kind::wide_int: any_wide_int = true; break;
+      case Kind::small_int: break;
+    }
+  }
+  if (!any_float || any_f64 || any_wide_int) return Float::f64;
+  return Float::f32;
+}
+
+Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
+
+Index size_of(const Shape& shape) {
+  Index n = 1;
+  for (auto s : shape) n *= static_cast<Index>(s);
+  return n;
+}
+
+bool is_c_contiguous(const py::array& a) {
+  return (a.flags() & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_) != 0;
+}
+bool is_f_contiguous(const py::array& a) {
+  return (a.flags() & py::detail::npy_api::NPY_ARRAY_F_CONTIGUOUS_) != 0;
+}
+bool is_aligned(const py::array& a) { return (a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) != 0; }
+
+std::string shape_str(const Shape& shape) {
+  std::ostringstream s;
+  s << '(';
+  for (std::size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  if (shape.size() == 1) s << ',';
+  s << ')';
+  return s.str();
+}
+
+std::string dtype_str(const py::array& a) { return py::str(a.dtype()); }
+
+void value_error(const std::string& msg) { throw py::value_error(msg); }
+void type_error(const std::string& msg) { throw py::type_error(msg); }
+
+py::array_t<std::int64_t> checked_labels(const py::array& t, Index c, const std::string& where) {
+  const char k = t.dtype().kind();
+  if (k != 'i' && k != 'u')
+    type_error(where + ": t as class labels must have an integer dtype, got " + dtype_str(t));
+  // Always a private copy: a later change to the caller's t must not reach the kernels.
+  py::array_t<std::int64_t> labels(shape_of(t));
+  {
+    // uint64 labels beyond the int64 range wrap negative here and are reported as out of range.
+    py::array_t<std::int64_t> src = contiguous<std::int64_t>(t);
+    std::copy(src.data(), src.data() + src.size(), labels.mutable_data());
+  }
+  const Index bad = first_bad_label(labels.data(), labels.size(), c);
+  if (bad >= 0) {
+    const py::array flat = py::array(t).reshape({t.size()});
+    value_error(where + ": t holds label " + std::string(py::str(flat[py::int_(bad)])) + " at index " +
+                std::to_string(bad) + "; labels must be integers in [0, " + std::to_string(c) +
+                ") for x with C = " + std::to_string(c) + " classes");
+  }
+  return labels;
+}
+
+}  // namespace fastlayers::bind

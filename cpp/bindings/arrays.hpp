@@ -1,0 +1,89 @@
+// Helpers shared by the bindings: NumPy dtype rules, conversions without needless copies,
+// and error messages that name the argument, the expected and the given.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "fastlayers/common.hpp"
+
+namespace fastlayers::bind {
+
+namespace py = pybind11;
+using Shape = std::vector<py::ssize_t>;
+
+// The float type a computation runs in.
+enum class Float { f32, f64 };
+
+// np.asarray(obj) without a dtype change; TypeError naming `name` unless the dtype is a
+// real number (bool, integer, float16/32/64).
+py::array as_numeric(py::handle obj, const char* name);
+
+// The float type for one operand alone: float16/float32 -> f32, float64 -> f64,
+// bool and integers -> f64 (like np.exp).
+Float unary_float(const py::array& a);
+// NumPy's promotion between operands (float32 with float64 -> f64; int8/int16/uint8/uint16/bool
+// keep float32; wider integers need float64).
+Float promote(std::initializer_list<const py::array*> arrays);
+
+template <class T>
+constexpr Float float_of() {
+  return sizeof(T) == 4 ? Float::f32 : Float::f64;
+}
+
+// a as a C-contiguous, aligned array of T: `a` itself when it already is one, else a copy.
+template <class T>
+py::array_t<T> contiguous(const py::array& a) {
+  auto& api = py::detail::npy_api::get();
+  PyObject* r = api.PyArray_FromAny_(a.ptr(), py::dtype::of<T>().release().ptr(), 0, 0,
+                                     py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ |
+                                         py::detail::npy_api::NPY_ARRAY_ALIGNED_ |
+                                         py::detail::npy_api::NPY_ARRAY_FORCECAST_ |
+                                         py::detail::npy_api::NPY_ARRAY_ENSUREARRAY_,
+                                     nullptr);
+  if (r == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::array_t<T>>(r);
+}
+
+// A C-contiguous array of T with this shape whose memory comes from NumPy.
+template <class T>
+py::array_t<T> empty(const Shape& shape) {
+  return py::array_t<T>(shape);
+}
+
+// A view of contiguous `a` with another shape of the same size.
+template <class T>
+py::array_t<T> view_as(const py::array_t<T>& a, const Shape& shape) {
+  return py::array_t<T>(shape, a.data(), a);
+}
+
+Shape shape_of(const py::array& a);
+Index size_of(const Shape& shape);
+bool is_c_contiguous(const py::array& a);
+bool is_f_contiguous(const py::array& a);
+bool is_aligned(const py::array& a);
+
+// "(3, 4)", "(5,)", "()"
+std::string shape_str(const Shape& shape);
+std::string dtype_str(const py::array& a);
+
+[[noreturn]] void value_error(const std::string& msg);
+[[noreturn]] void type_error(const std::string& msg);
+
+// Runs fn(T{}) with T the C++ type of f.
+template <class F>
+decltype(auto) dispatch(Float f, F&& fn) {
+  if (f == Float::f32) return fn(float{});
+  return fn(double{});
+}
+
+// The labels of t as a fresh int64 array (never a view of the caller's t), after checking
+// that t has an integer dtype and every label is in [0, c). `where` names the caller.
+py::array_t<std::int64_t> checked_labels(const py::array& t, Index c, const std::string& where);
+
+}  // namespace fastlayers::bind

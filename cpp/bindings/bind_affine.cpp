@@ -1,0 +1,191 @@
+// Python class Affine(W, b): keeps references to the caller's W and b (never copies them into
+// private storage), so an in-place update by the caller is what the next forward uses.
+#include "arrays.hpp"
+#include "fastlayers/affine.hpp"
+
+namespace fastlayers::bind {
+namespace {
+
+struct Affine {
+  py::array W;  // (D, M), the caller's own array
+  py::array b;  // (M,),   the caller's own array
+  py::object x = py::none();                 // (N, D) flattened forward input
+  py::object original_x_shape = py::none();  // tuple
+  py::object dW = py::none();
+  py::object db = py::none();
+};
+
+// W or b as given: a float32/float64 ndarray, never a converted copy.
+py::array check_param(py::handle p, const char* name, int ndim, const char* expected) {
+  if (!py::isinstance<py::array>(p))
+    type_error(std::string("Affine: ") + name + " must be a float32 or float64 numpy.ndarray of shape " + expected +
+               " (the layer keeps a reference to it, so it cannot convert it), got " +
+               std::string(py::str(py::type::handle_of(p).attr("__name__"))));
+  auto a = py::reinterpret_borrow<py::array>(p);
+  const py::dtype dt = a.dtype();
+  if (dt.kind() != 'f' || (dt.itemsize() != 4 && dt.itemsize() != 8))
+    type_error(std::string("Affine: ") + name + " must have dtype float32 or float64 (the layer keeps a reference to "
+               "it, so it cannot convert it), got " + dtype_str(a));
+  if (a.ndim() != ndim)
+    value_error(std::string("Affine: ") + name + " must have shape " + expected + ", got shape " +
+                shape_str(shape_of(a)));
+  return a;
+}
+
+void check_pair(const py::array& W, const py::array& b) {
+  if (b.shape(0) != W.shape(1))
+    value_error("Affine: b must have shape (M,) = (" + std::to_string(W.shape(1)) + ",) to match W of shape " +
+                shape_str(shape_of(W)) + ", got shape " + shape_str(shape_of(b)));
+}
+
+// W (in T) as Eigen reads it: the caller's memory when it is C- or F-contiguous, aligned and of
+// dtype T; otherwise a converted C-contiguous copy for this call only.
+template <class T>
+struct WeightView {
+  py::array_t<T> hold;
+  MatView<T> view;
+};
+
+template <class T>
+WeightView<T> weight_view(const py::array& W) {
+  WeightView<T> w;
+  const bool same = py::isinstance<py::array_t<T>>(W) && is_aligned(W);
+  if (same && (is_c_contiguous(W) || is_f_contiguous(W))) {
+    w.hold = py::reinterpret_borrow<py::array_t<T>>(W);
+    w.view.col_major = !is_c_contiguous(W);
+  } else {
+    w.hold = contiguous<T>(W);
+  }
+  w.view.data = w.hold.data();
+  w.view.rows = W.shape(0);
+  w.view.cols = W.shape(1);
+  return w;
+}
+
+// Setters check W and b one at a time; that they fit each other is checked by each call,
+// so that both can be replaced by arrays of a new shape.
+void set_W(Affine& self, py::handle W) { self.W = check_param(W, "W", 2, "(D, M)"); }
+void set_b(Affine& self, py::handle b) { self.b = check_param(b, "b", 1, "(M,)"); }
+
+py::array affine_forward(Affine& self, py::handle x_in) {
+  py::array x = as_numeric(x_in, "x");
+  const py::array W = self.W;  // local references: W stays alive while the GIL is released
+  const py::array b = self.b;
+  check_param(W, "W", 2, "(D, M)");  // W's shape may have been changed in place since
+  check_param(b, "b", 1, "(M,)");
+  check_pair(W, b);
+  const Shape xshape = shape_of(x);
+  if (xshape.empty())
+    value_error("Affine.forward: x must have shape (N, ...) with at least one dimension, got shape ()");
+  const Index n = xshape[0];
+  Index d = 1;
+  for (std::size_t i = 1; i < xshape.size(); ++i) d *= xshape[i];
+  const Index m = W.shape(1);
+  if (d != W.shape(0))
+    value_error("Affine.forward: x of shape " + shape_str(xshape) + " flattens to " + shape_str({n, d}) +
+                ", expected (N, " + std::to_string(W.shape(0)) + ") to match W of shape " + shape_str(shape_of(W)));
+  return dispatch(promote({&x, &W, &b}), [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto xc = contiguous<T>(x);
+    auto w = weight_view<T>(W);
+    auto bc = contiguous<T>(b);
+    auto out = empty<T>({n, m});
+    {
+      py::gil_scoped_release nogil;
+      fastlayers::affine_forward(xc.data(), n, d, w.view, bc.data(), out.mutable_data());
+    }
+    self.x = view_as(xc, {n, d});
+    self.original_x_shape = py::tuple(py::cast(xshape));
+    return out;
+  });
+}
+
+py::array affine_backward(Affine& self, py::handle dout_in) {
+  if (self.x.is_none()) value_error("Affine.backward() called before Affine.forward(): there is no x yet");
+  py::array dout = as_numeric(dout_in, "dout");
+  const py::array W = self.W;
+  const py::array b = self.b;
+  check_param(W, "W", 2, "(D, M)");
+  check_param(b, "b", 1, "(M,)");
+  check_pair(W, b);
+  const auto x = py::reinterpret_borrow<py::array>(self.x);
+  const Index n = x.shape(0), d = x.shape(1), m = W.shape(1);
+  if (W.shape(0) != d)
+    value_error("Affine.backward: W has shape " + shape_str(shape_of(W)) + " but the forward input x has D = " +
+                std::to_string(d) + " features; expected W of shape (" + std::to_string(d) + ", M)");
+  if (shape_of(dout) != Shape{n, m})
+    value_error("Affine.backward: dout has shape " + shape_str(shape_of(dout)) + ", expected " +
+                shape_str({n, m}) + " (the shape of the forward output)");
+  const Shape dx_shape = py::cast<Shape>(self.original_x_shape);
+  return dispatch(promote({&dout, &x, &W}), [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto dc = contiguous<T>(dout);
+    auto xc = contiguous<T>(x);
+    auto w = weight_view<T>(W);
+    auto dx = empty<T>(dx_shape);
+    auto dW = empty<T>({d, m});
+    auto db = empty<T>({m});
+    {
+      py::gil_scoped_release nogil;
+      fastlayers::affine_backward(dc.data(), xc.data(), n, d, w.view, dx.mutable_data(), dW.mutable_data(),
+                                  db.mutable_data());
+    }
+    self.dW = dW;
+    self.db = db;
+    return dx;
+  });
+}
+
+std::string affine_repr(const Affine& self) {
+  return "Affine(W: " + shape_str(shape_of(self.W)) + " " + dtype_str(self.W) + ", b: " + shape_str(shape_of(self.b)) +
+         " " + dtype_str(self.b) + ")";
+}
+
+}  // namespace
+
+void bind_affine(py::module_& m) {
+  py::class_<Affine>(m, "Affine", py::module_local(), R"doc(
+Affine (fully connected) layer of "Deep Learning from Scratch" 5.6.2.
+
+Affine(W, b) keeps references to W (D, M) and b (M,): `layer.W is W`. An in-place update
+such as `W -= lr * layer.dW` is used by the next forward. W and b must therefore be
+float32 or float64 numpy arrays (any strides); anything else raises TypeError.
+
+forward(x):     x of shape (N, ...) is flattened to (N, D); out = x @ W + b, shape (N, M).
+backward(dout): dout (N, M); dW = x.T @ dout, db = dout.sum(axis=0);
+                returns dx = dout @ W.T in x's original shape.
+
+>>> W = np.array([[1.0, 2.0], [3.0, 4.0]]); b = np.array([0.5, -0.5])
+>>> layer = Affine(W, b)
+>>> layer.forward(np.array([[1.0, 1.0]]))
+array([[4.5, 5.5]])
+)doc")
+      .def(py::init([](py::handle W, py::handle b) {
+             Affine a;
+             a.W = check_param(W, "W", 2, "(D, M)");
+             a.b = check_param(b, "b", 1, "(M,)");
+             check_pair(a.W, a.b);
+             return a;
+           }),
+           py::arg("W"), py::arg("b"))
+      .def("forward", &affine_forward, py::arg("x"),
+           "x (N, ...) flattened to (N, D); returns x @ W + b of shape (N, M).")
+      .def("backward", &affine_backward, py::arg("dout"),
+           "dout (N, M); sets dW = x.T @ dout and db = dout.sum(0); returns dx = dout @ W.T in x's shape.")
+      .def_property(
+          "W", [](const Affine& self) { return self.W; }, &set_W, "The caller's weight array (D, M), by reference.")
+      .def_property(
+          "b", [](const Affine& self) { return self.b; }, &set_b, "The caller's bias array (M,), by reference.")
+      .def_property_readonly(
+          "x", [](const Affine& self) { return self.x; }, "The flattened (N, D) input of the last forward, or None.")
+      .def_property_readonly(
+          "original_x_shape", [](const Affine& self) { return self.original_x_shape; },
+          "The shape of the last forward's x, or None.")
+      .def_property_readonly(
+          "dW", [](const Affine& self) { return self.dW; }, "Gradient of W from the last backward, or None.")
+      .def_property_readonly(
+          "db", [](const Affine& self) { return self.db; }, "Gradient of b from the last backward, or None.")
+      .def("__repr__", &affine_repr);
+}
+
+}  // namespace fastlayers::bind

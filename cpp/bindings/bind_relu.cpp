@@ -1,0 +1,83 @@
+// Python class Relu: forward/backward and the book's `mask` attribute.
+#include "arrays.hpp"
+#include "fastlayers/relu.hpp"
+
+namespace fastlayers::bind {
+namespace {
+
+struct Relu {
+  py::object mask = py::none();  // bool ndarray, x <= 0
+  Float dtype = Float::f64;      // dtype of the forward output
+};
+
+py::array relu_forward(Relu& self, py::handle x_in) {
+  py::array x = as_numeric(x_in, "x");
+  const Float f = unary_float(x);
+  const Shape shape = shape_of(x);
+  return dispatch(f, [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto xc = contiguous<T>(x);
+    auto y = empty<T>(shape);
+    auto mask = py::array_t<bool>(shape);
+    {
+      py::gil_scoped_release nogil;
+      fastlayers::relu_forward(xc.data(), y.mutable_data(), mask.mutable_data(), xc.size());
+    }
+    self.mask = mask;
+    self.dtype = f;
+    return y;
+  });
+}
+
+py::array relu_backward(Relu& self, py::handle dout_in) {
+  if (self.mask.is_none()) value_error("Relu.backward() called before Relu.forward(): there is no mask yet");
+  py::array dout = as_numeric(dout_in, "dout");
+  auto mask = py::reinterpret_borrow<py::array_t<bool>>(self.mask);
+  const Shape shape = shape_of(mask);
+  if (shape_of(dout) != shape)
+    value_error("Relu.backward: dout has shape " + shape_str(shape_of(dout)) + ", expected " + shape_str(shape) +
+                " (the shape of the forward input x)");
+  const Float f = unary_float(dout) == Float::f64 || self.dtype == Float::f64 ? Float::f64 : Float::f32;
+  return dispatch(f, [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto dc = contiguous<T>(dout);
+    auto dx = empty<T>(shape);
+    {
+      py::gil_scoped_release nogil;
+      fastlayers::relu_backward(dc.data(), mask.data(), dx.mutable_data(), dc.size());
+    }
+    return dx;
+  });
+}
+
+}  // namespace
+
+void bind_relu(py::module_& m) {
+  py::class_<Relu>(m, "Relu", py::module_local(), R"doc(
+ReLU layer of "Deep Learning from Scratch" 5.5.1.
+
+forward(x):    mask = (x <= 0); returns x with the masked entries set to 0.
+backward(dout): returns dout with the masked entries set to 0 (gradient 0 at x == 0).
+
+Neither call modifies its argument; each returns a new array of x's dtype
+(float32 stays float32; integers and bool compute in float64).
+
+>>> relu = Relu()
+>>> relu.forward(np.array([[1.0, -0.5], [-2.0, 3.0]]))
+array([[1., 0.],
+       [0., 3.]])
+)doc")
+      .def(py::init<>())
+      .def("forward", &relu_forward, py::arg("x"), "mask = (x <= 0); out = x with masked entries 0. Returns out.")
+      .def("backward", &relu_backward, py::arg("dout"),
+           "dx = dout with the entries where x <= 0 set to 0. dout must have x's shape.")
+      .def_property_readonly(
+          "mask", [](const Relu& self) { return self.mask; },
+          "Bool ndarray (x <= 0) from the last forward, or None before it.")
+      .def("__repr__", [](const Relu& self) {
+        return self.mask.is_none() ? std::string("Relu()")
+                                   : "Relu(mask=" + shape_str(shape_of(py::reinterpret_borrow<py::array>(self.mask))) + ")";
+      });
+}
+
+}  // namespace fastlayers::bind

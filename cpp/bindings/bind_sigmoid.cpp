@@ -1,0 +1,74 @@
+// Python class Sigmoid: forward/backward and the book's `out` attribute.
+#include "arrays.hpp"
+#include "fastlayers/sigmoid.hpp"
+
+namespace fastlayers::bind {
+namespace {
+
+struct Sigmoid {
+  py::object out = py::none();  // the array forward returned
+};
+
+py::array sigmoid_forward(Sigmoid& self, py::handle x_in) {
+  py::array x = as_numeric(x_in, "x");
+  return dispatch(unary_float(x), [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto xc = contiguous<T>(x);
+    auto out = empty<T>(shape_of(x));
+    {
+      py::gil_scoped_release nogil;
+      fastlayers::sigmoid_forward(xc.data(), out.mutable_data(), xc.size());
+    }
+    self.out = out;
+    return out;
+  });
+}
+
+py::array sigmoid_backward(Sigmoid& self, py::handle dout_in) {
+  if (self.out.is_none()) value_error("Sigmoid.backward() called before Sigmoid.forward(): there is no out yet");
+  py::array dout = as_numeric(dout_in, "dout");
+  auto out = py::reinterpret_borrow<py::array>(self.out);
+  const Shape shape = shape_of(out);
+  if (shape_of(dout) != shape)
+    value_error("Sigmoid.backward: dout has shape " + shape_str(shape_of(dout)) + ", expected " + shape_str(shape) +
+                " (the shape of the forward output out)");
+  return dispatch(promote({&dout, &out}), [&](auto tag) -> py::array {
+    using T = decltype(tag);
+    auto dc = contiguous<T>(dout);
+    auto oc = contiguous<T>(out);
+    auto dx = empty<T>(shape);
+    {
+      py::gil_scoped_release nogil;
+      fastlayers::sigmoid_backward(dc.data(), oc.data(), dx.mutable_data(), dc.size());
+    }
+    return dx;
+  });
+}
+
+}  // namespace
+
+void bind_sigmoid(py::module_& m) {
+  py::class_<Sigmoid>(m, "Sigmoid", py::module_local(), R"doc(
+Sigmoid layer of "Deep Learning from Scratch" 5.5.2.
+
+forward(x):     out = 1 / (1 + exp(-x)), computed so that it never overflows
+                (x = -1000 gives 0, x = +1000 gives exactly 1); keeps out.
+backward(dout): dx = dout * (1 - out) * out.
+
+>>> Sigmoid().forward(np.array([0.0, 1000.0, -1000.0]))
+array([0.5, 1. , 0. ])
+)doc")
+      .def(py::init<>())
+      .def("forward", &sigmoid_forward, py::arg("x"), "out = 1 / (1 + exp(-x)), overflow-free. Returns out.")
+      .def("backward", &sigmoid_backward, py::arg("dout"), "dx = dout * (1 - out) * out. dout must have out's shape.")
+      .def_property_readonly(
+          "out", [](const Sigmoid& self) { return self.out; },
+          "The array the last forward returned, or None before it.")
+      .def("__repr__", [](const Sigmoid& self) {
+        return self.out.is_none()
+                   ? std::string("Sigmoid()")
+                   : "Sigmoid(out=" + shape_str(shape_of(py::reinterpret_borrow<py::array>(self.out))) + ")";
+      });
+}
+
+}  // namespace fastlayers::bind

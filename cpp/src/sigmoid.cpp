@@ -1,0 +1,66 @@
+// Sigmoid kernels: Eigen's vectorised exp, one pass per direction, threads for large arrays.
+#include "fastlayers/sigmoid.hpp"
+
+#include <Eigen/Core>
+
+#include "exp.hpp"
+
+#include "fastlayers/threading.hpp"
+
+namespace fastlayers {
+namespace {
+
+constexpr Index kGrain = 1 << 14;
+constexpr Index kBlock = 256;  // elements per register-resident block
+
+template <class T>
+using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+template <class T>
+void sigmoid_forward_chunk(const T* x, T* out, Index n) {
+  // Blocks keep e in cache between the exp and the select.
+  Eigen::Array<T, kBlock, 1> e;
+  Eigen::Array<T, kBlock, 1> r;
+  for (Index b = 0; b < n; b += kBlock) {
+    const Index len = n - b < kBlock ? n - b : kBlock;
+    ConstArrayMap<T> xv(x + b, len);
+    ArrayMap<T> ov(out + b, len);
+    auto eb = e.head(len);
+    auto rb = r.head(len);
+    detail::exp_exact(-xv.abs(), eb);
+    rb = (T(1) + eb).inverse();
+    ov = (xv >= T(0)).select(rb, eb * rb);
+  }
+}
+
+template <class T>
+void sigmoid_backward_chunk(const T* dout, const T* out, T* dx, Index n) {
+  ConstArrayMap<T> d(dout, n);
+  ConstArrayMap<T> o(out, n);
+  ArrayMap<T> g(dx, n);
+  g = d * (T(1) - o) * o;
+}
+
+}  // namespace
+
+template <class T>
+void sigmoid_forward(const T* x, T* out, Index n) {
+  ThreadScope scope;
+  parallel_chunks(scope, n, kGrain, [&](Index b, Index e) { sigmoid_forward_chunk(x + b, out + b, e - b); });
+}
+
+template <class T>
+void sigmoid_backward(const T* dout, const T* out, T* dx, Index n) {
+  ThreadScope scope;
+  parallel_chunks(scope, n, kGrain,
+                  [&](Index b, Index e) { sigmoid_backward_chunk(dout + b, out + b, dx + b, e - b); });
+}
+
+template void sigmoid_forward<float>(const float*, float*, Index);
+template void sigmoid_forward<double>(const double*, double*, Index);
+template void sigmoid_backward<float>(const float*, const float*, float*, Index);
+template void sigmoid_backward<double>(const double*, const double*, double*, Index);
+
+}  // namespace fastlayers

@@ -1,0 +1,148 @@
+// softmax, cross_entropy_error and SoftmaxWithLoss kernels: rows in parallel, Eigen's vectorised exp.
+#include "fastlayers/softmax.hpp"
+
+#include <Eigen/Core>
+
+#include "exp.hpp"
+
+#include "fastlayers/softmax_with_loss.hpp"
+#include "fastlayers/threading.hpp"
+
+namespace fastlayers {
+namespace {
+
+constexpr Index kGrain = 1 << 14;  // elements per thread
+
+template <class T>
+using RowMap = Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>;
+template <class T>
+using ConstRowMap = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
+
+// y_row = softmax(x_row); returns logsumexp(x_row) in double.
+template <class T>
+double softmax_row(const T* x, Index c, T* y) {
+  ConstRowMap<T> xr(x, c);
+  RowMap<T> yr(y, c);
+  const T m = xr.maxCoeff();
+  detail::exp_exact(xr - m, yr);
+  const T s = yr.sum();
+  yr *= T(1) / s;
+  return static_cast<double>(m) + std::log(static_cast<double>(s));
+}
+
+// Runs f(row) over rows, threaded by the total element count.
+template <class F>
+void for_rows(Index n, Index c, F&& f) {
+  ThreadScope scope;
+  const Index per_row = c > 0 ? c : 1;
+  parallel_chunks(
+      scope, n * per_row, kGrain,
+      [&](Index b, Index e) {
+        for (Index i = b / per_row; i < e / per_row; ++i) f(i);
+      },
+      per_row);
+}
+
+// Sum over rows of g(row), threaded like for_rows, in double.
+template <class G>
+double sum_rows(Index n, Index c, G&& g) {
+  ThreadScope scope;
+  const Index per_row = c > 0 ? c : 1;
+  const int nt = scope.threads_for(n * per_row, kGrain);
+  double total = 0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) reduction(+ : total) schedule(static) if (nt > 1)
+#endif
+  for (Index i = 0; i < n; ++i) total += g(i);
+  return total;
+}
+
+}  // namespace
+
+template <class T>
+void softmax_rows(const T* x, Index rows, Index cols, T* y) {
+  if (cols == 0) return;
+  for_rows(rows, cols, [&](Index i) { softmax_row(x + i * cols, cols, y + i * cols); });
+}
+
+template <class T>
+double cross_entropy_labels(const T* y, Index n, Index c, const std::int64_t* t) {
+  double total = 0;
+  for (Index i = 0; i < n; ++i) total += static_cast<double>(std::log(y[i * c + t[i]] + T(1e-7)));
+  return -total / static_cast<double>(n);
+}
+
+template <class T>
+void argmax_rows(const T* t, Index n, Index c, std::int64_t* labels) {
+  for (Index i = 0; i < n; ++i) labels[i] = row_argmax(t + i * c, c);
+}
+
+Index first_bad_label(const std::int64_t* t, Index n, Index c) {
+  for (Index i = 0; i < n; ++i)
+    if (t[i] < 0 || t[i] >= c) return i;
+  return -1;
+}
+
+template <class T>
+double softmax_with_loss_forward_labels(const T* x, Index n, Index c, const std::int64_t* t, T* y) {
+  const double total = sum_rows(n, c, [&](Index i) {
+    const double lse = softmax_row(x + i * c, c, y + i * c);
+    return lse - static_cast<double>(x[i * c + t[i]]);
+  });
+  return total / static_cast<double>(n);
+}
+
+template <class T>
+double softmax_with_loss_forward_probs(const T* x, Index n, Index c, const T* t, T* y) {
+  const double total = sum_rows(n, c, [&](Index i) {
+    const T* xr = x + i * c;
+    const T* tr = t + i * c;
+    // Read the logits before y is written: x and y may be the same buffer.
+    double dot = 0;  // sum_c t_c x_c  (terms with t_c == 0 skipped)
+    double tsum = 0;
+    for (Index j = 0; j < c; ++j)
+      if (tr[j] != T(0)) {
+        dot += static_cast<double>(tr[j]) * static_cast<double>(xr[j]);
+        tsum += static_cast<double>(tr[j]);
+      }
+    const double lse = softmax_row(xr, c, y + i * c);
+    return tsum == 0 ? 0.0 : lse * tsum - dot;
+  });
+  return total / static_cast<double>(n);
+}
+
+template <class T>
+void softmax_with_loss_backward_labels(const T* y, Index n, Index c, const std::int64_t* t, T scale, T* dx) {
+  for_rows(n, c, [&](Index i) {
+    ConstRowMap<T> yr(y + i * c, c);
+    RowMap<T> dr(dx + i * c, c);
+    const T target = y[i * c + t[i]];  // read first: dx and y may be the same buffer
+    dr = yr * scale;
+    dr[t[i]] = (target - T(1)) * scale;
+  });
+}
+
+template <class T>
+void softmax_with_loss_backward_probs(const T* y, Index n, Index c, const T* t, T scale, T* dx) {
+  for_rows(n, c, [&](Index i) {
+    ConstRowMap<T> yr(y + i * c, c);
+    ConstRowMap<T> tr(t + i * c, c);
+    RowMap<T> dr(dx + i * c, c);
+    dr = (yr - tr) * scale;
+  });
+}
+
+#define FASTLAYERS_INSTANTIATE(T)                                                                        \
+  template void softmax_rows<T>(const T*, Index, Index, T*);                                             \
+  template double cross_entropy_labels<T>(const T*, Index, Index, const std::int64_t*);                  \
+  template void argmax_rows<T>(const T*, Index, Index, std::int64_t*);                                   \
+  template double softmax_with_loss_forward_labels<T>(const T*, Index, Index, const std::int64_t*, T*);  \
+  template double softmax_with_loss_forward_probs<T>(const T*, Index, Index, const T*, T*);              \
+  template void softmax_with_loss_backward_labels<T>(const T*, Index, Index, const std::int64_t*, T, T*); \
+  template void softmax_with_loss_backward_probs<T>(const T*, Index, Index, const T*, T, T*);
+
+FASTLAYERS_INSTANTIATE(float)
+FASTLAYERS_INSTANTIATE(double)
+#undef FASTLAYERS_INSTANTIATE
+
+}  // namespace fastlayers

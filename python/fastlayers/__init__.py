@@ -1,0 +1,36 @@
+"""fastlayers: the backprop layers of "Deep Learning from Scratch" (chapter 5), in C++.
+
+>>> import numpy as np, fastlayers as fl
+>>> swl = fl.SoftmaxWithLoss()
+>>> round(swl.forward(np.log(np.array([[0.3, 0.2, 0.5]])), np.array([[0, 1, 0]])), 6)
+1.609438
+"""
+
+from __future__ import annotations
+
+from ._core import (
+    Affine,
+    Relu,
+    Sigmoid,
+    SoftmaxWithLoss,
+    cross_entropy_error,
+    get_num_threads,
+    isa,
+    set_num_threads,
+    softmax,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Affine",
+    "Relu",
+    "Sigmoid",
+    "SoftmaxWithLoss",
+    "__version__",
+    "cross_entropy_error",
+    "get_num_threads",
+    "isa",
+    "set_num_threads",
+    "softmax",
+]

@@ -1,0 +1,62 @@
+"""Loads the fastest build of the C++ core this CPU can run.
+
+The wheel carries the core twice: ``_core_avx2`` (AVX2 + FMA) and ``_core_baseline`` (the
+compiler's default for the architecture, SSE2 on x86-64). The environment variable
+``FASTLAYERS_ISA`` (``baseline`` or ``avx2``) forces one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+from . import _cpu
+
+_CHOICES = ("avx2", "baseline")
+
+
+def _available() -> list[str]:
+    isas = []
+    if _cpu.has_avx2_fma():
+        isas.append("avx2")
+    isas.append("baseline")
+    return isas
+
+
+def _load() -> ModuleType:
+    forced = os.environ.get("FASTLAYERS_ISA", "").strip().lower()
+    if forced and forced not in _CHOICES:
+        raise ImportError(f"FASTLAYERS_ISA must be one of {_CHOICES}, got {forced!r}")
+    available = _available()
+    if forced and forced not in available:
+        raise ImportError(f"FASTLAYERS_ISA={forced} but this CPU supports only {available}")
+    for isa in [forced] if forced else available:
+        try:
+            return importlib.import_module(f"fastlayers._core_{isa}")
+        except ImportError:
+            if forced or isa == "baseline":
+                raise
+    raise ImportError("no fastlayers core could be loaded")  # pragma: no cover
+
+
+_impl = _load()
+
+isa: str = _impl.isa
+Relu = _impl.Relu
+Sigmoid = _impl.Sigmoid
+Affine = _impl.Affine
+SoftmaxWithLoss = _impl.SoftmaxWithLoss
+softmax = _impl.softmax
+cross_entropy_error = _impl.cross_entropy_error
+set_num_threads = _impl.set_num_threads
+get_num_threads = _impl.get_num_threads
+
+for _cls in (Relu, Sigmoid, Affine, SoftmaxWithLoss):
+    _cls.__module__ = "fastlayers"
+for _fn in (softmax, cross_entropy_error, set_num_threads, get_num_threads):
+    try:
+        _fn.__module__ = "fastlayers"
+    except (AttributeError, TypeError):  # pragma: no cover - builtins may refuse
+        pass
+del _cls, _fn
