@@ -15,7 +15,8 @@ template <class T>
 constexpr T kSubnormal = sizeof(T) == 4 ? T(87) : T(708);
 
 // out = exp(arg), elementwise, correctly down to 0. `arg` is a 1-D Eigen array expression.
-// `out` should be an aligned buffer: Eigen computes the elements before the first aligned
+// `out` must not overlap the data `arg` reads (it is read again after out is written), and
+// should be an aligned buffer: Eigen computes the elements before the first aligned
 // address with the scalar exp, which would make results depend on memory placement.
 template <class Arg, class Out>
 void exp_exact(const Arg& arg, Out&& out) {

@@ -92,8 +92,8 @@ Index first_bad_label(const std::int64_t* t, Index n, Index c) {
 template <class T>
 double softmax_with_loss_forward_labels(const T* x, Index n, Index c, const std::int64_t* t, T* y) {
   const double total = sum_rows(n, c, [&](Index i) {
-    const double lse = softmax_row(x + i * c, c, y + i * c);
-    return lse - static_cast<double>(x[i * c + t[i]]);
+    const double target = static_cast<double>(x[i * c + t[i]]);  // before y, which may be x, is written
+    return softmax_row(x + i * c, c, y + i * c) - target;
   });
   return total / static_cast<double>(n);
 }

@@ -1,16 +1,21 @@
 // The process-wide thread budget and its fair share between concurrent callers.
 #include "fastlayers/threading.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 
 namespace fastlayers {
 namespace {
 
+// OpenMP's setting for the calling thread: OMP_NUM_THREADS, or what omp_set_num_threads (say,
+// through threadpoolctl) made it.
 int default_threads() {
 #ifdef _OPENMP
-  static const int n = omp_get_max_threads();
-  return std::max(1, n);
+  return std::max(1, omp_get_max_threads());
 #else
   return 1;
 #endif

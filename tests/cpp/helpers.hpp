@@ -51,16 +51,14 @@ class CoreTest : public ::testing::Test {
   }
 };
 
-// Sets the kernels' thread budget for a scope, then puts the previous one back.
+// Sets the kernels' thread budget for a scope, then resets it to OpenMP's default, the state
+// every test starts from. (Not nested: the default cannot be told apart from an explicit value.)
 class ThreadBudget {
  public:
-  explicit ThreadBudget(int n) : saved_(fastlayers::get_num_threads()) { fastlayers::set_num_threads(n); }
-  ~ThreadBudget() { fastlayers::set_num_threads(saved_); }
+  explicit ThreadBudget(int n) { fastlayers::set_num_threads(n); }
+  ~ThreadBudget() { fastlayers::set_num_threads(0); }
   ThreadBudget(const ThreadBudget&) = delete;
   ThreadBudget& operator=(const ThreadBudget&) = delete;
-
- private:
-  int saved_;
 };
 
 inline std::size_t usize(Index n) { return static_cast<std::size_t>(n); }
@@ -139,6 +137,7 @@ template <class A, class E>
   return ::testing::AssertionFailure() << bad << " of " << actual.size() << " elements differ" << msg.str();
 }
 
+// Exactly equal (+0 == -0), NaN matching NaN.
 template <class A, class E>
 ::testing::AssertionResult all_equal(const std::vector<A>& actual, const std::vector<E>& expected) {
   return all_close(actual, expected, 0.0, 0.0);

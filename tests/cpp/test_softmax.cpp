@@ -101,7 +101,8 @@ TYPED_TEST(Softmax, SameResultAtAnyAlignment) {
 TYPED_TEST(Softmax, InPlaceMatchesOutOfPlace) {
   using T = TypeParam;
   const ThreadBudget threads(4);
-  for (const auto& [rows, cols] : {std::tuple<Index, Index>{1, 1}, {3, 17}, {20000, 10}}) {
+  // Rows of one element, a few, several blocks of the kernel's exp buffer (600), and many rows (threaded).
+  for (const auto& [rows, cols] : {std::tuple<Index, Index>{1, 1}, {3, 17}, {3, 600}, {20000, 10}}) {
     SCOPED_TRACE(::testing::Message() << "rows, cols = " << rows << ", " << cols);
     std::vector<T> x = uniform<T>(rows * cols, -10, 10, 81);
     const std::vector<T> y = softmax(x, rows, cols);
@@ -111,8 +112,8 @@ TYPED_TEST(Softmax, InPlaceMatchesOutOfPlace) {
 }
 
 // Regression: in place (x == y, which softmax.hpp allows), a row whose logits lie further apart than
-// exp's subnormal threshold (87 in float, 708 in double) came out NaN or wrong: exp_exact re-read its
-// argument x - max after the exp had overwritten x.
+// exp's subnormal threshold (87 in float, 708 in double) came out NaN: softmax_row wrote exp(x - max)
+// over y, then exp_exact re-read its argument x - max, already overwritten, to redo the subnormal tail.
 TYPED_TEST(Softmax, InPlaceWithFarApartLogits) {
   using T = TypeParam;
   const T far = sizeof(T) == 4 ? T(100) : T(1000);

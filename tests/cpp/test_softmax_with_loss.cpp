@@ -72,6 +72,18 @@ TYPED_TEST(SoftmaxWithLoss, BookExampleByHand) {
   EXPECT_TRUE(all_close(dx_probs, std::vector<double>{0.3, -0.8, 0.5}, tol, 0));
 }
 
+// Regression: the labels loss read x[t] after softmax had overwritten it when y is x.
+TYPED_TEST(SoftmaxWithLoss, InPlaceLabelsLossReadsLogitsFirst) {
+  using T = TypeParam;
+  const double tol = 8 * kEps<T>;
+  std::vector<T> xy = logs<T>({0.3, 0.2, 0.5});
+  const std::vector<std::int64_t> label{1};
+  EXPECT_NEAR(softmax_with_loss_forward_labels(xy.data(), 1, 3, label.data(), xy.data()), 1.6094379124341003, tol);
+  EXPECT_TRUE(all_close(xy, std::vector<double>{0.3, 0.2, 0.5}, tol, 0));
+  softmax_with_loss_backward_labels(xy.data(), 1, 3, label.data(), T(1), xy.data());
+  EXPECT_TRUE(all_close(xy, std::vector<double>{0.3, -0.8, 0.5}, tol, 0));
+}
+
 TYPED_TEST(SoftmaxWithLoss, BatchMeanAndScale) {
   using T = TypeParam;
   // Row 0 as above (loss -log 0.2); row 1: x = log(0.25, 0.25, 0.5), t = 2, loss -log 0.5.

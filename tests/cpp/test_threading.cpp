@@ -22,6 +22,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef __linux__
+#include <dirent.h>
+#endif
 
 namespace {
 
@@ -34,7 +37,6 @@ using fastlayers::ThreadScope;
 using Threading = CoreTest;
 
 TEST_F(Threading, SetAndGetNumThreads) {
-  const int saved = get_num_threads();
   set_num_threads(0);
   const int fallback = get_num_threads();  // OpenMP's default, which honours OMP_NUM_THREADS
   EXPECT_GE(fallback, 1);
@@ -49,8 +51,25 @@ TEST_F(Threading, SetAndGetNumThreads) {
   EXPECT_EQ(get_num_threads(), fallback);
   set_num_threads(64);  // more than the cores is allowed
   EXPECT_EQ(get_num_threads(), 64);
-  set_num_threads(saved);
+  set_num_threads(0);
+  EXPECT_EQ(get_num_threads(), fallback);
 }
+
+#ifdef _OPENMP
+// Unset, the budget follows OpenMP's setting as it is now, so threadpoolctl's omp_set_num_threads
+// limits the kernels too; an explicit set_num_threads wins over it.
+TEST_F(Threading, DefaultFollowsOmpSetNumThreads) {
+  const int omp_saved = omp_get_max_threads();
+  set_num_threads(0);
+  omp_set_num_threads(3);
+  EXPECT_EQ(get_num_threads(), 3);
+  set_num_threads(2);
+  EXPECT_EQ(get_num_threads(), 2);
+  set_num_threads(0);
+  omp_set_num_threads(omp_saved);
+  EXPECT_EQ(get_num_threads(), omp_saved);
+}
+#endif
 
 TEST_F(Threading, ConcurrentScopesShareTheBudget) {
   const ThreadBudget budget(4);
@@ -247,6 +266,56 @@ TYPED_TEST(ThreadCount, AffineGivesIdenticalResults) {
       EXPECT_TRUE(all_equal(r.first.db, r.second.db));
     }
   }
+}
+
+#ifdef __linux__
+// Threads of this process right now.
+int os_threads() {
+  int n = 0;
+  if (DIR* dir = opendir("/proc/self/task")) {
+    while (const dirent* e = readdir(dir))
+      if (e->d_name[0] != '.') ++n;
+    closedir(dir);
+  }
+  return n;
+}
+#endif
+
+// A budget of 1 means the kernels run on the calling thread alone: none may start a thread pool
+// (Eigen's GEMM, say, which would otherwise parallelise on its own with OpenMP's default).
+TEST_F(Threading, BudgetOfOneStartsNoThread) {
+#ifndef __linux__
+  GTEST_SKIP() << "counts threads through /proc/self/task";
+#else
+  if (os_threads() != 1)
+    GTEST_SKIP() << "threads already run in this process (an earlier test's pool); ctest runs each test alone";
+  const ThreadBudget budget(1);
+  const Index n = 300, d = 401, m = 50;  // 120k-element arrays, a 6M multiply-add GEMM
+  const std::vector<double> x = uniform<double>(n * d, -1, 1, 171);
+  const std::vector<double> w = uniform<double>(d * m, -1, 1, 172);
+  const std::vector<double> b = uniform<double>(m, -1, 1, 173);
+  const std::vector<double> dout = uniform<double>(n * m, -1, 1, 174);
+  const std::vector<std::int64_t> t = random_labels(n, d, 175);
+  std::vector<double> y(x.size()), dx(x.size());
+  std::unique_ptr<bool[]> mask(new bool[x.size()]);
+  const Index size = n * d;
+  fastlayers::relu_forward(x.data(), y.data(), mask.get(), size);
+  fastlayers::relu_backward(x.data(), mask.get(), dx.data(), size);
+  EXPECT_EQ(os_threads(), 1) << "after relu";
+  fastlayers::sigmoid_forward(x.data(), y.data(), size);
+  fastlayers::sigmoid_backward(x.data(), y.data(), dx.data(), size);
+  EXPECT_EQ(os_threads(), 1) << "after sigmoid";
+  fastlayers::softmax_rows(x.data(), n, d, y.data());
+  fastlayers::softmax_with_loss_forward_labels(x.data(), n, d, t.data(), y.data());
+  fastlayers::softmax_with_loss_backward_labels(y.data(), n, d, t.data(), 1.0 / static_cast<double>(n), dx.data());
+  EXPECT_EQ(os_threads(), 1) << "after softmax and SoftmaxWithLoss";
+  std::vector<double> out(usize(n * m)), dW(w.size()), db(b.size());
+  const fastlayers::MatView<double> W{w.data(), d, m, false};
+  fastlayers::affine_forward(x.data(), n, d, W, b.data(), out.data());
+  EXPECT_EQ(os_threads(), 1) << "after affine_forward";
+  fastlayers::affine_backward(dout.data(), x.data(), n, d, W, dx.data(), dW.data(), db.data());
+  EXPECT_EQ(os_threads(), 1) << "after affine_backward";
+#endif
 }
 
 TEST_F(Threading, TwoCallingThreadsAtOnceGetCorrectResults) {

@@ -1,5 +1,6 @@
 // SoftmaxWithLoss: softmax of logits x (N, C) and the mean cross-entropy against targets,
 // computed from the logits with log-sum-exp; backward dx = (y - t) * dout / N.
+// x and y may be the same buffer, and so may y and dx.
 #pragma once
 
 #include <cstdint>
