@@ -115,27 +115,27 @@ PreparedUpdate prepare_update(Optimizer& opt, const std::vector<UpdateItem>& ite
   // 1. Check everything; nothing is modified until all items pass.
   std::vector<py::array> ps, gs;
   for (const UpdateItem& it : items) {
-    const std::string k = key_str(it.key);
+    auto k = [&] { return key_str(it.key); };  // repr(key), computed only for an error message
     if (!py::isinstance<py::array>(it.param))
-      type_error(where + ": params[" + k + "] must be a float32 or float64 numpy.ndarray (it is updated in place), got " +
+      type_error(where + ": params[" + k() + "] must be a float32 or float64 numpy.ndarray (it is updated in place), got " +
                  type_name(it.param));
     auto p = py::reinterpret_borrow<py::array>(it.param);
     if (!is_float_array(p))
-      type_error(where + ": params[" + k + "] must have dtype float32 or float64 (it is updated in place), got " +
+      type_error(where + ": params[" + k() + "] must have dtype float32 or float64 (it is updated in place), got " +
                  dtype_str(p));
     if (!p.writeable())
-      value_error(where + ": params[" + k + "] is read-only; the optimizer updates params in place and needs a "
+      value_error(where + ": params[" + k() + "] is read-only; the optimizer updates params in place and needs a "
                   "writable array");
     if (!py::isinstance<py::array>(it.grad))
-      type_error(where + ": grads[" + k + "] must be a numpy.ndarray of dtype " + dtype_str(p) + " and shape " +
+      type_error(where + ": grads[" + k() + "] must be a numpy.ndarray of dtype " + dtype_str(p) + " and shape " +
                  shape_str(shape_of(p)) + ", got " + type_name(it.grad));
     auto g = py::reinterpret_borrow<py::array>(it.grad);
     if (!g.dtype().is(p.dtype()))
-      type_error(where + ": grads[" + k + "] has dtype " + dtype_str(g) + ", expected " + dtype_str(p) +
-                 " (the dtype of params[" + k + "])");
+      type_error(where + ": grads[" + k() + "] has dtype " + dtype_str(g) + ", expected " + dtype_str(p) +
+                 " (the dtype of params[" + k() + "])");
     if (shape_of(g) != shape_of(p))
-      value_error(where + ": grads[" + k + "] has shape " + shape_str(shape_of(g)) + ", expected " +
-                  shape_str(shape_of(p)) + " (the shape of params[" + k + "])");
+      value_error(where + ": grads[" + k() + "] has shape " + shape_str(shape_of(g)) + ", expected " +
+                  shape_str(shape_of(p)) + " (the shape of params[" + k() + "])");
     ps.push_back(p);
     gs.push_back(g);
   }

@@ -80,11 +80,17 @@ void affine_bwd(const ThreadScope& scope, const T* g, const T* in, Index n, Inde
       DX.noalias() = G * Wm.transpose();
     }
   }
-  Eigen::Map<RowVec<T>>(db, m) = G.colwise().sum();
+  // db row by row, not Eigen's colwise().sum(): that peels by db's address (a NumPy array) and rounds
+  // the peeled columns differently, which made seeded runs differ in the last bit.
+  for (Index j = 0; j < m; ++j) db[j] = T(0);
+  for (Index i = 0; i < n; ++i) {
+    const T* row = g + i * m;
+    for (Index j = 0; j < m; ++j) db[j] += row[j];
+  }
 }
 
 template <class T>
-void ensure(std::vector<T>& v, Index size) {
+void ensure(AlignedVector<T>& v, Index size) {
   if (static_cast<Index>(v.size()) < size) v.resize(static_cast<std::size_t>(size));
 }
 

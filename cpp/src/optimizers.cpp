@@ -1,7 +1,7 @@
-// Optimizer kernels: one fused Eigen array expression per parameter, threads for large arrays.
+// Optimizer kernels: one fused pass per parameter, threads for large arrays.
 #include "fastlayers/optimizers.hpp"
 
-#include <Eigen/Core>
+#include <cmath>
 
 #include "fastlayers/threading.hpp"
 
@@ -10,47 +10,52 @@ namespace {
 
 constexpr Index kGrain = 1 << 15;  // elements per thread below which threading does not pay
 
-template <class T>
-using Arr = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using CArr = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-
 // Runs f(begin, end) over [0, n) in parallel chunks (scope is the caller's).
 template <class F>
 void chunks(const ThreadScope& scope, Index n, F&& f) {
   parallel_chunks(scope, n, kGrain, f);
 }
 
+// Plain loops the compiler vectorises. Not Eigen array expressions: Eigen peels a scalar head up to
+// the first aligned element of the destination, and its scalar and packet code round differently
+// (FMA contraction), so the result would depend on where NumPy put the array. Here the scalar and
+// vector versions of each loop come from the same contracted body: bit-for-bit the same wherever
+// the arrays lie, so a seeded run is reproducible.
 template <class T>
 void sgd_chunk(T* p, const T* g, Index n, T lr) {
-  Arr<T> P(p, n);
-  CArr<T> G(g, n);
-  P -= lr * G;
+  for (Index i = 0; i < n; ++i) p[i] -= lr * g[i];
 }
 
 template <class T>
 void momentum_chunk(T* p, const T* g, T* v, Index n, T lr, T momentum) {
-  Arr<T> P(p, n), V(v, n);
-  CArr<T> G(g, n);
-  V = momentum * V - lr * G;
-  P += V;
+  for (Index i = 0; i < n; ++i) {
+    const T vi = momentum * v[i] - lr * g[i];
+    v[i] = vi;
+    p[i] += vi;
+  }
 }
 
 template <class T>
 void adagrad_chunk(T* p, const T* g, T* h, Index n, T lr) {
-  Arr<T> P(p, n), H(h, n);
-  CArr<T> G(g, n);
-  H += G.square();
-  P -= lr * G / (H.sqrt() + T(1e-7));
+  for (Index i = 0; i < n; ++i) {
+    const T gi = g[i];
+    const T hi = h[i] + gi * gi;
+    h[i] = hi;
+    p[i] -= lr * gi / (std::sqrt(hi) + T(1e-7));
+  }
 }
 
 template <class T>
 void adam_chunk(T* p, const T* g, T* m, T* v, Index n, T lr_t, T beta1, T beta2) {
-  Arr<T> P(p, n), M(m, n), V(v, n);
-  CArr<T> G(g, n);
-  M += (T(1) - beta1) * (G - M);
-  V += (T(1) - beta2) * (G.square() - V);
-  P -= lr_t * M / (V.sqrt() + T(1e-7));
+  const T a1 = T(1) - beta1, a2 = T(1) - beta2;
+  for (Index i = 0; i < n; ++i) {
+    const T gi = g[i];
+    const T mi = m[i] + a1 * (gi - m[i]);
+    const T vi = v[i] + a2 * (gi * gi - v[i]);
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= lr_t * mi / (std::sqrt(vi) + T(1e-7));
+  }
 }
 
 template <class T>

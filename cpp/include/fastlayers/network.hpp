@@ -4,8 +4,10 @@
 // path is the reference it is tested against.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "fastlayers/common.hpp"
@@ -25,14 +27,35 @@ struct NetLayer {
   T* db = nullptr;
 };
 
+// 64-byte aligned storage. Eigen's vectorised sums start with a scalar head up to the first aligned
+// element, so their rounding depends on the buffer's address; fixed alignment makes a seeded run
+// bit-for-bit reproducible.
+template <class T>
+struct AlignedAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  AlignedAllocator() = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlign); }
+  template <class U>
+  bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const AlignedAllocator<U>&) const noexcept { return false; }
+};
+
+template <class T>
+using AlignedVector = std::vector<T, AlignedAllocator<T>>;
+
 // Activations and masks of one pass, kept between calls so that repeated steps do not allocate.
 template <class T>
 struct NetBuffers {
-  std::vector<std::vector<T>> act;  // act[i]: output of layer i, (N, width_i)
+  std::vector<AlignedVector<T>> act;  // act[i]: output of layer i, (N, width_i)
   std::vector<std::unique_ptr<bool[]>> mask;
   std::vector<Index> mask_size;
-  std::vector<T> y;                 // softmax output (N, C)
-  std::vector<T> g0, g1;            // backward ping-pong buffers
+  AlignedVector<T> y;       // softmax output (N, C)
+  AlignedVector<T> g0, g1;  // backward ping-pong buffers
 };
 
 // Output width of each layer for an input of width d (-1 when an Affine's W does not fit).
