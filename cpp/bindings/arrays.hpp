@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,13 @@ constexpr Float float_of() {
 // a as a C-contiguous, aligned array of T: `a` itself when it already is one, else a copy.
 template <class T>
 py::array_t<T> contiguous(const py::array& a) {
+  // Fast path, read straight off the array struct: a per-call cost on tiny inputs.
+  const auto* proxy = py::detail::array_proxy(a.ptr());
+  const auto* descr = py::detail::array_descriptor_proxy(proxy->descr);
+  constexpr int wanted = sizeof(T) == 4 ? py::detail::npy_api::NPY_FLOAT_ : py::detail::npy_api::NPY_DOUBLE_;
+  constexpr int flags = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+  if (descr->type_num == wanted && descr->byteorder != '>' && (proxy->flags & flags) == flags)
+    return py::reinterpret_borrow<py::array_t<T>>(a);
   auto& api = py::detail::npy_api::get();
   PyObject* r = api.PyArray_FromAny_(a.ptr(), py::dtype::of<T>().release().ptr(), 0, 0,
                                      py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ |
@@ -49,6 +57,19 @@ py::array_t<T> contiguous(const py::array& a) {
   if (r == nullptr) throw py::error_already_set();
   return py::reinterpret_steal<py::array_t<T>>(r);
 }
+
+// Releases the GIL for work of at least kNoGilWork elements (or multiply-adds); below that,
+// releasing and re-taking it would cost more than the work itself.
+constexpr Index kNoGilWork = Index{1} << 14;
+class ReleaseGil {
+ public:
+  explicit ReleaseGil(Index work) {
+    if (work >= kNoGilWork) release_.emplace();
+  }
+
+ private:
+  std::optional<py::gil_scoped_release> release_;
+};
 
 // A C-contiguous array of T with this shape whose memory comes from NumPy.
 template <class T>

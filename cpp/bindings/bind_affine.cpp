@@ -91,7 +91,7 @@ py::array affine_forward(Affine& self, py::handle x_in) {
     auto bc = contiguous<T>(b);
     auto out = empty<T>({n, m});
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(n * d * m);
       fastlayers::affine_forward(xc.data(), n, d, w.view, bc.data(), out.mutable_data());
     }
     self.x = view_as(xc, {n, d});
@@ -126,7 +126,7 @@ py::array affine_backward(Affine& self, py::handle dout_in) {
     auto dW = empty<T>({d, m});
     auto db = empty<T>({m});
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(2 * n * d * m);
       fastlayers::affine_backward(dc.data(), xc.data(), n, d, w.view, dx.mutable_data(), dW.mutable_data(),
                                   db.mutable_data());
     }

@@ -19,7 +19,7 @@ py::array softmax(py::handle x_in) {
     auto xc = contiguous<T>(x);
     auto y = empty<T>(shape);
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(xc.size());
       softmax_rows(xc.data(), rows, c, y.mutable_data());
     }
     return y;

@@ -20,7 +20,7 @@ py::array relu_forward(Relu& self, py::handle x_in) {
     auto y = empty<T>(shape);
     auto mask = py::array_t<bool>(shape);
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(xc.size());
       fastlayers::relu_forward(xc.data(), y.mutable_data(), mask.mutable_data(), xc.size());
     }
     self.mask = mask;
@@ -43,7 +43,7 @@ py::array relu_backward(Relu& self, py::handle dout_in) {
     auto dc = contiguous<T>(dout);
     auto dx = empty<T>(shape);
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(dc.size());
       fastlayers::relu_backward(dc.data(), mask.data(), dx.mutable_data(), dc.size());
     }
     return dx;

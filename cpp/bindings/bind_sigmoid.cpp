@@ -16,7 +16,7 @@ py::array sigmoid_forward(Sigmoid& self, py::handle x_in) {
     auto xc = contiguous<T>(x);
     auto out = empty<T>(shape_of(x));
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(xc.size());
       fastlayers::sigmoid_forward(xc.data(), out.mutable_data(), xc.size());
     }
     self.out = out;
@@ -38,7 +38,7 @@ py::array sigmoid_backward(Sigmoid& self, py::handle dout_in) {
     auto oc = contiguous<T>(out);
     auto dx = empty<T>(shape);
     {
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(dc.size());
       fastlayers::sigmoid_backward(dc.data(), oc.data(), dx.mutable_data(), dc.size());
     }
     return dx;

@@ -32,11 +32,11 @@ double swl_forward(SoftmaxWithLoss& self, py::handle x_in, py::handle t_in) {
     double loss;
     if (target.is_labels()) {
       const std::int64_t* lab = target.labels.data();
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(n * c);
       loss = softmax_with_loss_forward_labels(xc.data(), n, c, lab, y.mutable_data());
     } else {
       auto tc = contiguous<T>(target.probs);
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(n * c);
       loss = softmax_with_loss_forward_probs(xc.data(), n, c, tc.data(), y.mutable_data());
     }
     self.y = y;
@@ -69,11 +69,11 @@ py::array swl_backward(SoftmaxWithLoss& self, py::handle dout_in) {
     const T scale = static_cast<T>(dout / static_cast<double>(n));
     if (target.is_labels()) {
       const std::int64_t* lab = target.labels.data();
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(n * c);
       softmax_with_loss_backward_labels(yc.data(), n, c, lab, scale, dx.mutable_data());
     } else {
       auto tc = contiguous<T>(target.probs);
-      py::gil_scoped_release nogil;
+      ReleaseGil nogil(n * c);
       softmax_with_loss_backward_probs(yc.data(), n, c, tc.data(), scale, dx.mutable_data());
     }
     return dx;

@@ -24,6 +24,40 @@ void with_weight(const MatView<T>& W, F&& f) {
     f(Eigen::Map<const RowMat<T>>(W.data, W.rows, W.cols));
 }
 
+// Threads split a product's output by rows, or by columns when there are few rows, at
+// multiples of kSplit (a multiple of every GEMM panel height Eigen uses): each element's sum
+// over the inner dimension then runs exactly as in the serial product, so results do not
+// depend on the thread count.
+constexpr Index kSplit = 48;
+constexpr Index kGemmGrain = Index{1} << 18;  // multiply-adds per thread below which threading does not pay
+
+// out = A * B, or out += A * B when accumulate.
+template <class Out, class A, class B>
+void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumulate) {
+  const Index r = out.rows(), c = out.cols(), k = a.cols();
+  if (k == 0) {
+    if (!accumulate) out.setZero();
+    return;
+  }
+  auto run = [accumulate](auto o, const auto& aa, const auto& bb) {
+    if (accumulate)
+      o.noalias() += aa * bb;
+    else
+      o.noalias() = aa * bb;
+  };
+  const int nt = scope.threads_for(r * c * k, kGemmGrain);
+  if (nt <= 1)
+    run(out, a, b);
+  else if (r >= 2 * kSplit)
+    parallel_for_chunks(nt, r, kSplit, [&](Index b0, Index e0) {
+      run(out.middleRows(b0, e0 - b0), a.middleRows(b0, e0 - b0), b);
+    });
+  else
+    parallel_for_chunks(nt, c, kSplit, [&](Index b0, Index e0) {
+      run(out.middleCols(b0, e0 - b0), a, b.middleCols(b0, e0 - b0));
+    });
+}
+
 }  // namespace
 
 template <class T>
@@ -33,10 +67,8 @@ void affine_forward(const T* x, Index n, Index d, MatView<T> W, const T* b, T* o
   Eigen::Map<const RowMat<T>> X(x, n, d);
   Eigen::Map<RowMat<T>> Y(out, n, m);
   Eigen::Map<const RowVec<T>> B(b, m);
-  with_weight(W, [&](const auto& Wm) {
-    Y.rowwise() = B;
-    if (d > 0) Y.noalias() += X * Wm;
-  });
+  Y.rowwise() = B;
+  with_weight(W, [&](const auto& Wm) { gemm(scope, Y.block(0, 0, n, m), X, Wm, true); });
 }
 
 template <class T>
@@ -46,27 +78,21 @@ void affine_backward(const T* dout, const T* x, Index n, Index d, MatView<T> W, 
   Eigen::Map<const RowMat<T>> G(dout, n, m);
   if (dx != nullptr) {
     Eigen::Map<RowMat<T>> DX(dx, n, d);
-    with_weight(W, [&](const auto& Wm) {
-      if (m > 0)
-        DX.noalias() = G * Wm.transpose();
-      else
-        DX.setZero();
-    });
+    with_weight(W, [&](const auto& Wm) { gemm(scope, DX.block(0, 0, n, d), G, Wm.transpose(), false); });
   }
   if (dW != nullptr) {
     Eigen::Map<const RowMat<T>> X(x, n, d);
     Eigen::Map<RowMat<T>> DW(dW, d, m);
-    if (n > 0)
-      DW.noalias() = X.transpose() * G;
-    else
-      DW.setZero();
+    gemm(scope, DW.block(0, 0, d, m), X.transpose(), G, false);
   }
   if (db != nullptr) {
+    // Row by row, so each db[j] sums dout[:, j] in row order (Eigen's colwise().sum() would
+    // reassociate depending on memory alignment).
     Eigen::Map<RowVec<T>> DB(db, m);
-    DB = G.colwise().sum();
+    DB.setZero();
+    for (Index i = 0; i < n; ++i) DB += G.row(i);
   }
 }
-
 template void affine_forward<float>(const float*, Index, Index, MatView<float>, const float*, float*);
 template void affine_forward<double>(const double*, Index, Index, MatView<double>, const double*, double*);
 template void affine_backward<float>(const float*, const float*, Index, Index, MatView<float>, float*, float*,

@@ -11,7 +11,7 @@ namespace fastlayers {
 namespace {
 
 constexpr Index kGrain = 1 << 14;
-constexpr Index kBlock = 256;  // elements per register-resident block
+using detail::kBlock;
 
 template <class T>
 using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
@@ -20,7 +20,8 @@ using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 template <class T>
 void sigmoid_forward_chunk(const T* x, T* out, Index n) {
-  // Blocks keep e in cache between the exp and the select.
+  // e and r live in aligned blocks: cache-resident between the exp and the select, and the
+  // vectorised exp runs on the same elements wherever x and out are in memory.
   Eigen::Array<T, kBlock, 1> e;
   Eigen::Array<T, kBlock, 1> r;
   for (Index b = 0; b < n; b += kBlock) {

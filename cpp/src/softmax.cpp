@@ -2,6 +2,7 @@
 #include "fastlayers/softmax.hpp"
 
 #include <Eigen/Core>
+#include <vector>
 
 #include "exp.hpp"
 
@@ -18,15 +19,23 @@ using RowMap = Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>;
 template <class T>
 using ConstRowMap = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
 
-// y_row = softmax(x_row); returns logsumexp(x_row) in double.
+// y_row = softmax(x_row); returns logsumexp(x_row) in double. The exponentials go through an
+// aligned block buffer and are summed in a fixed order, so the result does not depend on
+// where x and y are in memory.
 template <class T>
 double softmax_row(const T* x, Index c, T* y) {
   ConstRowMap<T> xr(x, c);
-  RowMap<T> yr(y, c);
   const T m = xr.maxCoeff();
-  detail::exp_exact(xr - m, yr);
-  const T s = yr.sum();
-  yr *= T(1) / s;
+  Eigen::Array<T, detail::kBlock, 1> e;
+  T s = 0;
+  for (Index b = 0; b < c; b += detail::kBlock) {
+    const Index len = c - b < detail::kBlock ? c - b : detail::kBlock;
+    auto eb = e.head(len);
+    detail::exp_exact(xr.segment(b, len).transpose() - m, eb);
+    s += detail::sum_fixed_order(e.data(), len);
+    RowMap<T>(y + b, len) = eb.transpose();
+  }
+  RowMap<T>(y, c) *= T(1) / s;
   return static_cast<double>(m) + std::log(static_cast<double>(s));
 }
 
@@ -43,17 +52,14 @@ void for_rows(Index n, Index c, F&& f) {
       per_row);
 }
 
-// Sum over rows of g(row), threaded like for_rows, in double.
+// Sum over rows of g(row) in double. The rows run in parallel like for_rows; the sum itself
+// runs serially in row order, so the result does not depend on the thread count.
 template <class G>
 double sum_rows(Index n, Index c, G&& g) {
-  ThreadScope scope;
-  const Index per_row = c > 0 ? c : 1;
-  const int nt = scope.threads_for(n * per_row, kGrain);
+  std::vector<double> per_row(static_cast<std::size_t>(n));
+  for_rows(n, c, [&](Index i) { per_row[static_cast<std::size_t>(i)] = g(i); });
   double total = 0;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) reduction(+ : total) schedule(static) if (nt > 1)
-#endif
-  for (Index i = 0; i < n; ++i) total += g(i);
+  for (double v : per_row) total += v;
   return total;
 }
 

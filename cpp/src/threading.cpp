@@ -31,20 +31,9 @@ void set_num_threads(int n) { g_threads.store(n > 0 ? n : 0, std::memory_order_r
 ThreadScope::ThreadScope() {
   const int active = g_active.fetch_add(1, std::memory_order_relaxed) + 1;
   threads_ = std::max(1, get_num_threads() / active);
-#ifdef _OPENMP
-  saved_ = omp_get_max_threads();
-  if (saved_ != threads_) omp_set_num_threads(threads_);
-#else
-  saved_ = 1;
-#endif
 }
 
-ThreadScope::~ThreadScope() {
-#ifdef _OPENMP
-  if (saved_ != threads_) omp_set_num_threads(saved_);
-#endif
-  g_active.fetch_sub(1, std::memory_order_relaxed);
-}
+ThreadScope::~ThreadScope() { g_active.fetch_sub(1, std::memory_order_relaxed); }
 
 int ThreadScope::threads_for(Index work, Index grain) const {
   if (threads_ <= 1 || work < 2 * grain) return 1;

@@ -64,8 +64,7 @@ def test_forward_backward_match_reference(case):
     dx = aff.backward(dout)
     x2, d64, W64 = x.reshape(n, -1).astype(np.float64), dout.astype(np.float64), W.astype(np.float64)
     assert dx.shape == x.shape and dx.dtype == dtype
-    assert_close(dx, (d64 @ W64.T).reshape(x.shape), dtype=dtype,
-                 scale=(np.abs(d64) @ np.abs(W64.T)).reshape(x.shape))
+    assert_close(dx, (d64 @ W64.T).reshape(x.shape), dtype=dtype, scale=(np.abs(d64) @ np.abs(W64.T)).reshape(x.shape))
     assert aff.dW.shape == W.shape and aff.dW.dtype == dtype
     assert_close(aff.dW, x2.T @ d64, dtype=dtype, scale=np.abs(x2.T) @ np.abs(d64))
     assert aff.db.shape == b.shape and aff.db.dtype == dtype

@@ -25,8 +25,10 @@ IDS = [np.dtype(a).name for a, _ in CONVERTED]
 
 
 def sample(dtype):
-    base = np.array([[0, 1, 2], [3, 1, 0]]) if dtype in (np.uint8, np.uint64, np.bool_) else np.array(
-        [[-2, 1, 0], [3, -1, 2]]
+    base = (
+        np.array([[0, 1, 2], [3, 1, 0]])
+        if dtype in (np.uint8, np.uint64, np.bool_)
+        else np.array([[-2, 1, 0], [3, -1, 2]])
     )
     return base.astype(dtype)
 
@@ -143,9 +145,7 @@ def test_affine_backward_dtype_is_result_type(fwd, dout_dtype):
 
 
 @pytest.mark.parametrize("xd", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize(
-    "td", [np.float32, np.float64, np.int64, np.uint8], ids=lambda d: np.dtype(d).name
-)
+@pytest.mark.parametrize("td", [np.float32, np.float64, np.int64, np.uint8], ids=lambda d: np.dtype(d).name)
 def test_softmax_with_loss_dtypes(xd, td):
     x = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], dtype=xd)
     labels = np.array([1, 2])

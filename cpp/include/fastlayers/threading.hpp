@@ -11,10 +11,10 @@ int get_num_threads();
 // n <= 0 resets to OpenMP's default.
 void set_num_threads(int n);
 
-// Held by every public kernel for its duration. While k calls run at once (from
-// several Python threads, say) each gets get_num_threads() / k threads, so that
-// concurrent callers do not oversubscribe the cores. It also sets the calling
-// thread's OpenMP default to that budget, which Eigen's GEMM reads, and restores it.
+// Held by every public kernel for its duration. While k calls run at once (from several
+// Python threads, say) each gets get_num_threads() / k threads, so that concurrent callers
+// do not oversubscribe the cores. Kernels split work so that their results do not depend on
+// the number of threads they get.
 class ThreadScope {
  public:
   ThreadScope();
@@ -27,13 +27,18 @@ class ThreadScope {
 
  private:
   int threads_;
-  int saved_;
 };
 
-// Runs f(begin, end) over [0, n) split into contiguous chunks, one per thread;
-// chunk starts are multiples of `align` so vector loops stay aligned.
+// Runs f(begin, end) over [0, n) split into nt contiguous chunks, one per thread; chunk
+// starts are multiples of `align`.
 template <class F>
-void parallel_chunks(const ThreadScope& scope, Index n, Index grain, F&& f, Index align = 16);
+void parallel_for_chunks(int nt, Index n, Index align, F&& f);
+
+// The same with nt = scope.threads_for(n, grain).
+template <class F>
+void parallel_chunks(const ThreadScope& scope, Index n, Index grain, F&& f, Index align = 16) {
+  parallel_for_chunks(scope.threads_for(n, grain), n, align, f);
+}
 
 }  // namespace fastlayers
 

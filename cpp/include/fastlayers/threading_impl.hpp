@@ -8,9 +8,8 @@
 namespace fastlayers {
 
 template <class F>
-void parallel_chunks(const ThreadScope& scope, Index n, Index grain, F&& f, Index align) {
-  const int nt = scope.threads_for(n, grain);
-  if (nt <= 1) {
+void parallel_for_chunks(int nt, Index n, Index align, F&& f) {
+  if (nt <= 1 || n <= align) {
     f(Index{0}, n);
     return;
   }

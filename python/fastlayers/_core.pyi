@@ -1,0 +1,197 @@
+"""fastlayers C++ core: the build for this CPU (see fastlayers._core)."""
+from __future__ import annotations
+import numpy
+import typing
+__all__: list[str] = ['Affine', 'Relu', 'Sigmoid', 'SoftmaxWithLoss', 'cross_entropy_error', 'get_num_threads', 'isa', 'set_num_threads', 'softmax']
+class Relu:
+    """
+    ReLU layer of "Deep Learning from Scratch" 5.5.1.
+    
+    forward(x):    mask = (x <= 0); returns x with the masked entries set to 0.
+    backward(dout): returns dout with the masked entries set to 0 (gradient 0 at x == 0).
+    
+    Neither call modifies its argument; each returns a new array of x's dtype
+    (float32 stays float32; integers and bool compute in float64).
+    
+    >>> relu = Relu()
+    >>> relu.forward(np.array([[1.0, -0.5], [-2.0, 3.0]]))
+    array([[1., 0.],
+           [0., 3.]])
+    """
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def backward(self, dout: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+        """
+        dx = dout with the entries where x <= 0 set to 0. dout must have x's shape.
+        """
+    def forward(self, x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+        """
+        mask = (x <= 0); out = x with masked entries 0. Returns out.
+        """
+    @property
+    def mask(self) -> typing.Any:
+        """
+        Bool ndarray (x <= 0) from the last forward, or None before it.
+        """
+class Sigmoid:
+    """
+    Sigmoid layer of "Deep Learning from Scratch" 5.5.2.
+    
+    forward(x):     out = 1 / (1 + exp(-x)), computed so that it never overflows
+                    (x = -1000 gives 0, x = +1000 gives exactly 1); keeps out.
+    backward(dout): dx = dout * (1 - out) * out.
+    
+    >>> Sigmoid().forward(np.array([0.0, 1000.0, -1000.0]))
+    array([0.5, 1. , 0. ])
+    """
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def backward(self, dout: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+        """
+        dx = dout * (1 - out) * out. dout must have out's shape.
+        """
+    def forward(self, x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+        """
+        out = 1 / (1 + exp(-x)), overflow-free. Returns out.
+        """
+    @property
+    def out(self) -> typing.Any:
+        """
+        The array the last forward returned, or None before it.
+        """
+class Affine:
+    """
+    Affine (fully connected) layer of "Deep Learning from Scratch" 5.6.2.
+    
+    Affine(W, b) keeps references to W (D, M) and b (M,): `layer.W is W`. An in-place update
+    such as `W -= lr * layer.dW` is used by the next forward. W and b must therefore be
+    float32 or float64 numpy arrays (any strides); anything else raises TypeError.
+    
+    forward(x):     x of shape (N, ...) is flattened to (N, D); out = x @ W + b, shape (N, M).
+    backward(dout): dout (N, M); dW = x.T @ dout, db = dout.sum(axis=0);
+                    returns dx = dout @ W.T in x's original shape.
+    
+    >>> W = np.array([[1.0, 2.0], [3.0, 4.0]]); b = np.array([0.5, -0.5])
+    >>> layer = Affine(W, b)
+    >>> layer.forward(np.array([[1.0, 1.0]]))
+    array([[4.5, 5.5]])
+    """
+    def __init__(self, W: typing.Any, b: typing.Any) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def backward(self, dout: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+        """
+        dout (N, M); sets dW = x.T @ dout and db = dout.sum(0); returns dx = dout @ W.T in x's shape.
+        """
+    def forward(self, x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+        """
+        x (N, ...) flattened to (N, D); returns x @ W + b of shape (N, M).
+        """
+    @property
+    def W(self) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+        """
+        The caller's weight array (D, M), by reference.
+        """
+    @W.setter
+    def W(self, arg1: typing.Any) -> None:
+        ...
+    @property
+    def b(self) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+        """
+        The caller's bias array (M,), by reference.
+        """
+    @b.setter
+    def b(self, arg1: typing.Any) -> None:
+        ...
+    @property
+    def dW(self) -> typing.Any:
+        """
+        Gradient of W from the last backward, or None.
+        """
+    @property
+    def db(self) -> typing.Any:
+        """
+        Gradient of b from the last backward, or None.
+        """
+    @property
+    def original_x_shape(self) -> typing.Any:
+        """
+        The shape of the last forward's x, or None.
+        """
+    @property
+    def x(self) -> typing.Any:
+        """
+        The flattened (N, D) input of the last forward, or None.
+        """
+class SoftmaxWithLoss:
+    """
+    Softmax-with-Loss layer of "Deep Learning from Scratch" 5.6.3.
+    
+    forward(x, t): x logits (N, C), or (C,) for one sample; t one-hot/probabilities of x's
+                   shape, or integer labels (N,) (a scalar label for one sample).
+                   Keeps y = softmax(x) and t; returns the mean cross-entropy as a float,
+                   computed from the logits with log-sum-exp (finite for logits of +-1e4).
+    backward(dout=1.0): returns dx = (y - t_onehot) * dout / N, of x's shape.
+    
+    >>> swl = SoftmaxWithLoss()
+    >>> swl.forward(np.log(np.array([[0.3, 0.2, 0.5]])), np.array([[0.0, 1.0, 0.0]]))
+    1.6094379124341003
+    >>> swl.backward()
+    array([[ 0.3, -0.8,  0.5]])
+    """
+    def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def backward(self, dout: typing.Any = 1.0) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+        """
+        Returns dx = (y - t_onehot) * dout / N.
+        """
+    def forward(self, x: typing.Any, t: typing.Any) -> float:
+        """
+        y = softmax(x); returns the mean cross-entropy of y against t (one-hot or labels).
+        """
+    @property
+    def loss(self) -> typing.Any:
+        """
+        The loss of the last forward, or None.
+        """
+    @property
+    def t(self) -> typing.Any:
+        """
+        The targets of the last forward, or None.
+        """
+    @property
+    def y(self) -> typing.Any:
+        """
+        softmax(x) of the last forward, or None.
+        """
+def cross_entropy_error(y: typing.Any, t: typing.Any) -> float:
+    """
+    The book's cross_entropy_error: y probabilities (N, C) or (C,); t one-hot of y's shape (its
+    argmax is the label) or integer labels. Returns -sum(log(y[i, t_i] + 1e-7)) / N as a float.
+    
+    >>> cross_entropy_error(np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]), 2)
+    0.510825457099338
+    """
+def get_num_threads() -> int:
+    """
+    Threads fastlayers kernels may use.
+    """
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Threads fastlayers kernels may use; n <= 0 restores the default (OMP_NUM_THREADS or the core count).
+    """
+def softmax(x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    """
+    softmax along the last axis of x (1-D, 2-D or N-D), max-subtracted so it never overflows.
+    
+    >>> softmax(np.array([0.3, 2.9, 4.0]))
+    array([0.01821127, 0.24519181, 0.73659691])
+    """
+isa: str

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test: the Python suite (pytest) on the instruction-set build this CPU selects and
+# again on the baseline build, then the C++ suite (ctest). Run scripts/setup.sh once before; rerun it after changing C++ code.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || { echo "no .venv: run scripts/setup.sh first" >&2; exit 2; }
+
+printf '\n== Python tests (pytest)\n'
+.venv/bin/python -m pytest "$@"
+
+# The same suite on the baseline (SSE2) build, which CPUs without AVX2 get.
+if [ "$(.venv/bin/python -c 'import fastlayers; print(fastlayers.isa)')" != baseline ]; then
+  printf '\n== Python tests on the baseline build (FASTLAYERS_ISA=baseline)\n'
+  FASTLAYERS_ISA=baseline .venv/bin/python -m pytest -q "$@"
+fi
+
+printf '\n== C++ tests (ctest)\n'
+.venv/bin/cmake --build build/cpp -j 2 >/dev/null
+.venv/bin/ctest --test-dir build/cpp --output-on-failure

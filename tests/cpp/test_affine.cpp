@@ -1,0 +1,250 @@
+// Affine: hand-computed values, row- vs col-major W, skipped gradients, empty shapes,
+// gradient check, Eigen GEMM vs the scalar reference.
+#include "fastlayers/affine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+#include <vector>
+
+#include "helpers.hpp"
+
+namespace {
+
+using namespace fltest;
+using fastlayers::affine_backward;
+using fastlayers::affine_backward_reference;
+using fastlayers::affine_forward;
+using fastlayers::affine_forward_reference;
+using fastlayers::MatView;
+
+template <class T>
+class Affine : public CoreTest {};
+TYPED_TEST_SUITE(Affine, Scalars);
+
+// W (rows, cols) stored row-major, viewed as such.
+template <class T>
+MatView<T> row_major(const std::vector<T>& w, Index rows, Index cols) {
+  return MatView<T>{w.data(), rows, cols, false};
+}
+
+// The same matrix copied into column-major storage (what NumPy calls F order, e.g. W = V.T).
+template <class T>
+std::vector<T> to_col_major(const std::vector<T>& w, Index rows, Index cols) {
+  std::vector<T> out(w.size());
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = 0; j < cols; ++j) out[usize(i + j * rows)] = w[usize(i * cols + j)];
+  return out;
+}
+
+// Forward and all three gradients of one call, row-major outputs.
+template <class T>
+struct Grads {
+  std::vector<T> out, dx, dW, db;
+};
+
+template <class T>
+Grads<T> run_fast(const std::vector<T>& x, const MatView<T>& W, const std::vector<T>& b, const std::vector<T>& dout,
+                  Index n, Index d) {
+  const Index m = W.cols;
+  Grads<T> g{std::vector<T>(usize(n * m)), std::vector<T>(usize(n * d)), std::vector<T>(usize(d * m)),
+             std::vector<T>(usize(m))};
+  affine_forward(x.data(), n, d, W, b.data(), g.out.data());
+  affine_backward(dout.data(), x.data(), n, d, W, g.dx.data(), g.dW.data(), g.db.data());
+  return g;
+}
+
+template <class T>
+Grads<T> run_reference(const std::vector<T>& x, const MatView<T>& W, const std::vector<T>& b,
+                       const std::vector<T>& dout, Index n, Index d) {
+  const Index m = W.cols;
+  Grads<T> g{std::vector<T>(usize(n * m)), std::vector<T>(usize(n * d)), std::vector<T>(usize(d * m)),
+             std::vector<T>(usize(m))};
+  affine_forward_reference(x.data(), n, d, W, b.data(), g.out.data());
+  affine_backward_reference(dout.data(), x.data(), n, d, W, g.dx.data(), g.dW.data(), g.db.data());
+  return g;
+}
+
+TYPED_TEST(Affine, HandComputedForwardBackward) {
+  using T = TypeParam;
+  // x = [[1, 2, 3], [4, 5, 6]] (2,3), W = [[1, 0], [0, 1], [1, 1]] (3,2), b = [0.5, -1]
+  //   x @ W = [[1 + 3, 2 + 3], [4 + 6, 5 + 6]] = [[4, 5], [10, 11]];  + b = [[4.5, 4], [10.5, 10]]
+  const std::vector<T> x{1, 2, 3, 4, 5, 6};
+  const std::vector<T> w{1, 0, 0, 1, 1, 1};
+  const std::vector<T> b{T(0.5), T(-1)};
+  // dout = [[1, 2], [3, 4]]:
+  //   dx = dout @ W.T = [[1, 2, 1 + 2], [3, 4, 3 + 4]]                                = [[1, 2, 3], [3, 4, 7]]
+  //   dW = x.T @ dout = [[1 + 12, 2 + 16], [2 + 15, 4 + 20], [3 + 18, 6 + 24]]        = [[13, 18], [17, 24], [21, 30]]
+  //   db = column sums of dout                                                     = [4, 6]
+  const std::vector<T> dout{1, 2, 3, 4};
+  for (const bool col_major : {false, true}) {
+    SCOPED_TRACE(col_major ? "W col-major" : "W row-major");
+    const std::vector<T> wstore = col_major ? to_col_major(w, 3, 2) : w;
+    const MatView<T> W{wstore.data(), 3, 2, col_major};
+    const Grads<T> g = run_fast(x, W, b, dout, 2, 3);
+    EXPECT_TRUE(all_equal(g.out, std::vector<T>{T(4.5), 4, T(10.5), 10}));
+    EXPECT_TRUE(all_equal(g.dx, std::vector<T>{1, 2, 3, 3, 4, 7}));
+    EXPECT_TRUE(all_equal(g.dW, std::vector<T>{13, 18, 17, 24, 21, 30}));
+    EXPECT_TRUE(all_equal(g.db, std::vector<T>{4, 6}));
+  }
+}
+
+TYPED_TEST(Affine, ColMajorWeightGivesRowMajorResult) {
+  using T = TypeParam;
+  for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{1, 1, 1}, {5, 7, 3}, {33, 17, 9}, {64, 300, 20}}) {
+    SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
+    const std::vector<T> x = uniform<T>(n * d, -1, 1, 31);
+    const std::vector<T> w = uniform<T>(d * m, -1, 1, 32);
+    const std::vector<T> b = uniform<T>(m, -1, 1, 33);
+    const std::vector<T> dout = uniform<T>(n * m, -1, 1, 34);
+    const std::vector<T> w_cm = to_col_major(w, d, m);
+    const Grads<T> r = run_fast(x, row_major(w, d, m), b, dout, n, d);
+    const Grads<T> c = run_fast(x, MatView<T>{w_cm.data(), d, m, true}, b, dout, n, d);
+    // Same sums, possibly in another order inside the GEMM kernels.
+    const double tol = 4 * static_cast<double>(std::max({n, d, m})) * kEps<T>;
+    EXPECT_TRUE(all_close(c.out, r.out, 0, tol));
+    EXPECT_TRUE(all_close(c.dx, r.dx, 0, tol));
+    EXPECT_TRUE(all_close(c.dW, r.dW, 0, tol));  // dW comes back row-major (D,M) either way
+    EXPECT_TRUE(all_close(c.db, r.db, 0, tol));
+  }
+}
+
+TYPED_TEST(Affine, SameResultAtAnyAlignment) {
+  using T = TypeParam;
+  const Index n = 9, d = 13, m = 7;
+  const std::vector<T> x = uniform<T>(n * d, -1, 1, 35);
+  const std::vector<T> w = uniform<T>(d * m, -1, 1, 36);
+  const std::vector<T> b = uniform<T>(m, -1, 1, 37);
+  const std::vector<T> dout = uniform<T>(n * m, -1, 1, 38);
+  const Grads<T> want = run_fast(x, row_major(w, d, m), b, dout, n, d);
+  for (const std::size_t off : {1, 2, 3}) {
+    SCOPED_TRACE(::testing::Message() << "every array at +" << off);
+    const std::vector<T> xs = shifted(x, off), ws = shifted(w, off), bs = shifted(b, off), gs = shifted(dout, off);
+    std::vector<T> out(off + usize(n * m)), dx(off + usize(n * d)), dW(off + usize(d * m)), db(off + usize(m));
+    const MatView<T> W{ws.data() + off, d, m, false};
+    affine_forward(xs.data() + off, n, d, W, bs.data() + off, out.data() + off);
+    affine_backward(gs.data() + off, xs.data() + off, n, d, W, dx.data() + off, dW.data() + off, db.data() + off);
+    EXPECT_TRUE(all_equal(unshifted(out, off), want.out));
+    EXPECT_TRUE(all_equal(unshifted(dx, off), want.dx));
+    EXPECT_TRUE(all_equal(unshifted(dW, off), want.dW));
+    EXPECT_TRUE(all_equal(unshifted(db, off), want.db));
+  }
+}
+
+TYPED_TEST(Affine, NullGradientsAreSkipped) {
+  using T = TypeParam;
+  const Index n = 6, d = 5, m = 4;
+  const std::vector<T> x = uniform<T>(n * d, -1, 1, 41);
+  const std::vector<T> w = uniform<T>(d * m, -1, 1, 42);
+  const std::vector<T> b = uniform<T>(m, -1, 1, 43);
+  const std::vector<T> dout = uniform<T>(n * m, -1, 1, 44);
+  const MatView<T> W = row_major(w, d, m);
+  const Grads<T> all = run_fast(x, W, b, dout, n, d);
+  for (int which = 0; which < 8; ++which) {
+    const bool want_dx = (which & 1) != 0, want_dW = (which & 2) != 0, want_db = (which & 4) != 0;
+    SCOPED_TRACE(::testing::Message() << "dx " << want_dx << ", dW " << want_dW << ", db " << want_db);
+    std::vector<T> dx(usize(n * d), T(-7)), dW(usize(d * m), T(-7)), db(usize(m), T(-7));
+    affine_backward(dout.data(), x.data(), n, d, W, want_dx ? dx.data() : nullptr, want_dW ? dW.data() : nullptr,
+                    want_db ? db.data() : nullptr);
+    if (want_dx) {
+      EXPECT_TRUE(all_equal(dx, all.dx));
+    }
+    if (want_dW) {
+      EXPECT_TRUE(all_equal(dW, all.dW));
+    }
+    if (want_db) {
+      EXPECT_TRUE(all_equal(db, all.db));
+    }
+  }
+}
+
+TYPED_TEST(Affine, EmptyDimensions) {
+  using T = TypeParam;
+  const std::vector<T> none;
+  {
+    // d = 0: x @ W is an empty sum, so out = b on every row; dx is (n, 0) and dW is (0, m).
+    const std::vector<T> b{1, 2, 3};
+    std::vector<T> out(6, T(-7));
+    affine_forward(none.data(), 2, 0, MatView<T>{none.data(), 0, 3, false}, b.data(), out.data());
+    EXPECT_TRUE(all_equal(out, std::vector<T>{1, 2, 3, 1, 2, 3}));
+    const std::vector<T> dout{1, 2, 3, 4, 5, 6};
+    std::vector<T> db(3);
+    affine_backward<T>(dout.data(), none.data(), 2, 0, MatView<T>{none.data(), 0, 3, false}, nullptr, nullptr,
+                    db.data());
+    EXPECT_TRUE(all_equal(db, std::vector<T>{5, 7, 9}));
+  }
+  {
+    // m = 0: no outputs, and dx = dout @ W.T is an empty sum, i.e. zeros (n, d).
+    const std::vector<T> x{1, 2, 3, 4};
+    std::vector<T> dx(4, T(-7));
+    affine_backward<T>(none.data(), x.data(), 2, 2, MatView<T>{none.data(), 2, 0, false}, dx.data(), nullptr, nullptr);
+    EXPECT_TRUE(all_equal(dx, std::vector<T>(4, T(0))));
+  }
+  {
+    // n = 0: dW = x.T @ dout and db are empty sums, i.e. zeros.
+    const std::vector<T> w{1, 2, 3, 4, 5, 6};
+    std::vector<T> dW(6, T(-7)), db(3, T(-7));
+    affine_backward<T>(none.data(), none.data(), 0, 2, MatView<T>{w.data(), 2, 3, false}, nullptr, dW.data(), db.data());
+    EXPECT_TRUE(all_equal(dW, std::vector<T>(6, T(0))));
+    EXPECT_TRUE(all_equal(db, std::vector<T>(3, T(0))));
+  }
+}
+
+TYPED_TEST(Affine, BackwardMatchesNumericalGradient) {
+  using T = TypeParam;
+  const Index n = 3, d = 4, m = 5;
+  const std::vector<T> x = uniform<T>(n * d, -1, 1, 51);
+  const std::vector<T> w = uniform<T>(d * m, -1, 1, 52);
+  const std::vector<T> b = uniform<T>(m, -1, 1, 53);
+  const std::vector<T> dout = uniform<T>(n * m, -1, 1, 54);
+  const std::vector<double> xd = cast<double>(x), wd = cast<double>(w), bd = cast<double>(b);
+  // L(x, W, b) = sum(dout * (x @ W + b)), evaluated in double; one numerical gradient per argument.
+  auto loss = [&](const std::vector<double>& xv, const std::vector<double>& wv, const std::vector<double>& bv) {
+    std::vector<double> out(usize(n * m));
+    affine_forward(xv.data(), n, d, MatView<double>{wv.data(), d, m, false}, bv.data(), out.data());
+    return dot(dout, out);
+  };
+  const auto num_dx = numerical_gradient([&](const std::vector<double>& v) { return loss(v, wd, bd); }, xd);
+  const auto num_dW = numerical_gradient([&](const std::vector<double>& v) { return loss(xd, v, bd); }, wd);
+  const auto num_db = numerical_gradient([&](const std::vector<double>& v) { return loss(xd, wd, v); }, bd);
+  for (const bool col_major : {false, true}) {
+    SCOPED_TRACE(col_major ? "W col-major" : "W row-major");
+    const std::vector<T> wstore = col_major ? to_col_major(w, d, m) : w;
+    const Grads<T> g = run_fast(x, MatView<T>{wstore.data(), d, m, col_major}, b, dout, n, d);
+    EXPECT_TRUE(all_close(g.dx, num_dx, kGradTol<T>, kGradTol<T>));
+    EXPECT_TRUE(all_close(g.dW, num_dW, kGradTol<T>, kGradTol<T>));
+    EXPECT_TRUE(all_close(g.db, num_db, kGradTol<T>, kGradTol<T>));
+  }
+}
+
+TYPED_TEST(Affine, FastPathMatchesReference) {
+  using T = TypeParam;
+  const ThreadBudget threads(4);
+  // Empty, tiny, odd, and large enough (x of 120k elements, W of 150k) for a threaded GEMM.
+  const std::tuple<Index, Index, Index> shapes[] = {{0, 3, 4},  {3, 0, 4},   {3, 4, 0},     {1, 1, 1},
+                                                    {2, 3, 5},  {7, 13, 3},  {17, 9, 33},   {64, 31, 10},
+                                                    {100, 1, 7}, {300, 401, 50}, {64, 512, 300}};
+  std::uint64_t seed = 60;
+  for (const auto& [n, d, m] : shapes) {
+    SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
+    const std::vector<T> x = uniform<T>(n * d, -1, 1, ++seed);
+    const std::vector<T> w = uniform<T>(d * m, -1, 1, ++seed);
+    const std::vector<T> b = uniform<T>(m, -1, 1, ++seed);
+    const std::vector<T> dout = uniform<T>(n * m, -1, 1, ++seed);
+    // Each result is a sum of at most max(n, d, m) terms of size <= 1 (plus b).
+    const double tol = 2 * static_cast<double>(std::max({n, d, m}) + 1) * kEps<T>;
+    for (const bool col_major : {false, true}) {
+      SCOPED_TRACE(col_major ? "W col-major" : "W row-major");
+      const std::vector<T> wstore = col_major ? to_col_major(w, d, m) : w;
+      const MatView<T> W{wstore.data(), d, m, col_major};
+      const Grads<T> fast = run_fast(x, W, b, dout, n, d);
+      const Grads<T> ref = run_reference(x, W, b, dout, n, d);
+      EXPECT_TRUE(all_close(fast.out, ref.out, 0, tol));
+      EXPECT_TRUE(all_close(fast.dx, ref.dx, 0, tol));
+      EXPECT_TRUE(all_close(fast.dW, ref.dW, 0, tol));
+      EXPECT_TRUE(all_close(fast.db, ref.db, 0, tol));
+    }
+  }
+}
+
+}  // namespace

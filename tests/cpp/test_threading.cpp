@@ -1,0 +1,276 @@
+// The thread budget: set/get, its fair share between concurrent kernels, the chunk split, and
+// kernels that give identical results on 1 and 2 threads, and from two calling threads at once.
+#include "fastlayers/threading.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "fastlayers/affine.hpp"
+#include "fastlayers/relu.hpp"
+#include "fastlayers/sigmoid.hpp"
+#include "fastlayers/softmax.hpp"
+#include "fastlayers/softmax_with_loss.hpp"
+#include "helpers.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace {
+
+using namespace fltest;
+using fastlayers::get_num_threads;
+using fastlayers::parallel_chunks;
+using fastlayers::set_num_threads;
+using fastlayers::ThreadScope;
+
+using Threading = CoreTest;
+
+TEST_F(Threading, SetAndGetNumThreads) {
+  const int saved = get_num_threads();
+  set_num_threads(0);
+  const int fallback = get_num_threads();  // OpenMP's default, which honours OMP_NUM_THREADS
+  EXPECT_GE(fallback, 1);
+#ifdef _OPENMP
+  EXPECT_EQ(fallback, omp_get_max_threads());
+#endif
+  set_num_threads(3);
+  EXPECT_EQ(get_num_threads(), 3);
+  set_num_threads(1);
+  EXPECT_EQ(get_num_threads(), 1);
+  set_num_threads(-2);  // n <= 0 resets
+  EXPECT_EQ(get_num_threads(), fallback);
+  set_num_threads(64);  // more than the cores is allowed
+  EXPECT_EQ(get_num_threads(), 64);
+  set_num_threads(saved);
+}
+
+TEST_F(Threading, ConcurrentScopesShareTheBudget) {
+  const ThreadBudget budget(4);
+  {
+    const ThreadScope a;
+    EXPECT_EQ(a.threads(), 4);
+    {
+      const ThreadScope b;
+      EXPECT_EQ(b.threads(), 2);  // 4 / 2 running
+      const ThreadScope c;
+      EXPECT_EQ(c.threads(), 1);  // 4 / 3, at least 1
+    }
+    const ThreadScope d;
+    EXPECT_EQ(d.threads(), 2);  // a is still running
+  }
+  const ThreadScope alone;
+  EXPECT_EQ(alone.threads(), 4);  // the others gave their share back
+}
+
+TEST_F(Threading, ThreadsForNeedsTwoGrainsPerExtraThread) {
+  {
+    const ThreadBudget budget(4);
+    const ThreadScope scope;
+    EXPECT_EQ(scope.threads_for(0, 100), 1);
+    EXPECT_EQ(scope.threads_for(199, 100), 1);  // under two grains: not worth a second thread
+    EXPECT_EQ(scope.threads_for(200, 100), 2);
+    EXPECT_EQ(scope.threads_for(350, 100), 3);  // one thread per whole grain
+    EXPECT_EQ(scope.threads_for(1000000, 100), 4);  // capped by the budget
+  }
+  {
+    const ThreadBudget budget(1);
+    const ThreadScope scope;
+    EXPECT_EQ(scope.threads_for(1000000, 100), 1);
+  }
+}
+
+// Calls parallel_for_chunks(nt, n, align, ...) and returns the chunks it handed out, checking
+// that they cover [0, n) exactly once.
+std::vector<std::pair<Index, Index>> chunks_of(int nt, Index n, Index align) {
+  std::vector<int> hits(usize(n), 0);
+  std::vector<std::pair<Index, Index>> chunks;
+  std::mutex mu;
+  fastlayers::parallel_for_chunks(nt, n, align, [&](Index b, Index e) {
+    for (Index i = b; i < e; ++i) ++hits[usize(i)];  // chunks are disjoint: no race
+    const std::lock_guard<std::mutex> lock(mu);
+    chunks.emplace_back(b, e);
+  });
+  EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<std::ptrdiff_t>(n)) << "not covered exactly once";
+  return chunks;
+}
+
+TEST_F(Threading, ParallelForChunksCoversEachIndexOnceAtAlignedStarts) {
+  for (const int nt : {1, 2, 3, 4, 8}) {
+    for (const Index n : {Index{0}, Index{1}, Index{15}, Index{16}, Index{17}, Index{250}, Index{1000}, Index{100003}}) {
+      for (const Index align : {Index{1}, Index{10}, Index{16}}) {
+        SCOPED_TRACE(::testing::Message() << "nt " << nt << ", n " << n << ", align " << align);
+        const auto chunks = chunks_of(nt, n, align);
+        EXPECT_GE(chunks.size(), 1u);
+        EXPECT_LE(chunks.size(), static_cast<std::size_t>(nt));
+        for (const auto& [b, e] : chunks) {
+          EXPECT_EQ(b % align, 0) << "chunk [" << b << ", " << e << ")";
+          if (n > 0) {
+            EXPECT_LT(b, e) << "no empty chunk is handed out";
+          }
+        }
+        if (nt >= 2 && n > 2 * align) {
+          EXPECT_GE(chunks.size(), 2u) << "the work is really split";
+        }
+      }
+    }
+  }
+}
+
+TEST_F(Threading, ParallelChunksUsesThreadsFor) {
+  const Index grain = 100;
+  for (const int threads : {1, 2, 3, 4}) {
+    const ThreadBudget budget(threads);
+    for (const Index n : {Index{150}, Index{250}, Index{100003}}) {
+      SCOPED_TRACE(::testing::Message() << "threads " << threads << ", n " << n);
+      std::vector<std::pair<Index, Index>> chunks;
+      std::mutex mu;
+      const ThreadScope scope;
+      parallel_chunks(scope, n, grain, [&](Index b, Index e) {
+        const std::lock_guard<std::mutex> lock(mu);
+        chunks.emplace_back(b, e);
+      });
+      // n = 150 is under two grains: one chunk; otherwise one per useful thread (16-aligned starts).
+      EXPECT_EQ(static_cast<int>(chunks.size()), scope.threads_for(n, grain));
+      Index covered = 0;
+      for (const auto& [b, e] : chunks) covered += e - b;
+      EXPECT_EQ(covered, n);
+    }
+  }
+}
+
+// Runs `kernel` with 1 and with 2 threads and returns both results.
+template <class F>
+auto on_one_and_two_threads(F&& kernel) {
+  std::pair<decltype(kernel()), decltype(kernel())> out;
+  {
+    const ThreadBudget budget(1);
+    out.first = kernel();
+  }
+  {
+    const ThreadBudget budget(2);
+    out.second = kernel();
+  }
+  return out;
+}
+
+template <class T>
+class ThreadCount : public CoreTest {};
+TYPED_TEST_SUITE(ThreadCount, Scalars);
+
+TYPED_TEST(ThreadCount, ElementwiseKernelsGiveIdenticalResults) {
+  using T = TypeParam;
+  const Index n = 262147;  // > 2 grains of every element-wise kernel
+  const std::vector<T> x = uniform<T>(n, -20, 20, 131);
+  const std::vector<T> dout = uniform<T>(n, -1, 1, 132);
+  const auto relu = on_one_and_two_threads([&] {
+    std::vector<T> y(usize(n)), dx(usize(n));
+    std::unique_ptr<bool[]> mask(new bool[usize(n)]);
+    fastlayers::relu_forward(x.data(), y.data(), mask.get(), n);
+    fastlayers::relu_backward(dout.data(), mask.get(), dx.data(), n);
+    return std::make_pair(y, dx);
+  });
+  EXPECT_TRUE(all_equal(relu.first.first, relu.second.first));
+  EXPECT_TRUE(all_equal(relu.first.second, relu.second.second));
+  const auto sigmoid = on_one_and_two_threads([&] {
+    std::vector<T> y(usize(n)), dx(usize(n));
+    fastlayers::sigmoid_forward(x.data(), y.data(), n);
+    fastlayers::sigmoid_backward(dout.data(), y.data(), dx.data(), n);
+    return std::make_pair(y, dx);
+  });
+  EXPECT_TRUE(all_equal(sigmoid.first.first, sigmoid.second.first));
+  EXPECT_TRUE(all_equal(sigmoid.first.second, sigmoid.second.second));
+}
+
+TYPED_TEST(ThreadCount, SoftmaxKernelsGiveIdenticalResults) {
+  using T = TypeParam;
+  const Index n = 20000, c = 10;
+  const std::vector<T> x = uniform<T>(n * c, -8, 8, 141);
+  const std::vector<std::int64_t> t = random_labels(n, c, 142);
+  const auto rows = on_one_and_two_threads([&] {
+    std::vector<T> y(x.size());
+    fastlayers::softmax_rows(x.data(), n, c, y.data());
+    return y;
+  });
+  EXPECT_TRUE(all_equal(rows.first, rows.second));
+  struct Result {
+    double loss = 0;
+    std::vector<T> y, dx;
+  };
+  const auto swl = on_one_and_two_threads([&] {
+    Result r{0, std::vector<T>(x.size()), std::vector<T>(x.size())};
+    r.loss = fastlayers::softmax_with_loss_forward_labels(x.data(), n, c, t.data(), r.y.data());
+    fastlayers::softmax_with_loss_backward_labels(r.y.data(), n, c, t.data(), T(1) / T(n), r.dx.data());
+    return r;
+  });
+  EXPECT_TRUE(all_equal(swl.first.y, swl.second.y));
+  EXPECT_TRUE(all_equal(swl.first.dx, swl.second.dx));
+  EXPECT_EQ(swl.first.loss, swl.second.loss);  // the mean over rows too, not just equal to rounding
+}
+
+TYPED_TEST(ThreadCount, AffineGivesIdenticalResults) {
+  using T = TypeParam;
+  // Big enough for the GEMMs to be split: by rows (n = 300), and by columns (n = 64 < 2 * 48 rows).
+  for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{300, 401, 50}, {64, 512, 300}}) {
+    SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
+    const std::vector<T> x = uniform<T>(n * d, -1, 1, 151);
+    const std::vector<T> w = uniform<T>(d * m, -1, 1, 152);
+    const std::vector<T> b = uniform<T>(m, -1, 1, 153);
+    const std::vector<T> dout = uniform<T>(n * m, -1, 1, 154);
+    for (const bool col_major : {false, true}) {
+      SCOPED_TRACE(col_major ? "W col-major" : "W row-major");
+      std::vector<T> wstore(w.size());
+      for (Index i = 0; i < d; ++i)
+        for (Index j = 0; j < m; ++j)
+          wstore[usize(col_major ? i + j * d : i * m + j)] = w[usize(i * m + j)];
+      const fastlayers::MatView<T> W{wstore.data(), d, m, col_major};
+      struct Result {
+        std::vector<T> out, dx, dW, db;
+      };
+      const auto r = on_one_and_two_threads([&] {
+        Result g{std::vector<T>(usize(n * m)), std::vector<T>(usize(n * d)), std::vector<T>(usize(d * m)),
+                 std::vector<T>(usize(m))};
+        fastlayers::affine_forward(x.data(), n, d, W, b.data(), g.out.data());
+        fastlayers::affine_backward(dout.data(), x.data(), n, d, W, g.dx.data(), g.dW.data(), g.db.data());
+        return g;
+      });
+      EXPECT_TRUE(all_equal(r.first.out, r.second.out));
+      EXPECT_TRUE(all_equal(r.first.dx, r.second.dx));
+      EXPECT_TRUE(all_equal(r.first.dW, r.second.dW));
+      EXPECT_TRUE(all_equal(r.first.db, r.second.db));
+    }
+  }
+}
+
+TEST_F(Threading, TwoCallingThreadsAtOnceGetCorrectResults) {
+  // Two threads (like two Python threads without the GIL) share the budget while both run.
+  const ThreadBudget budget(2);
+  const Index n = 200003;
+  const std::vector<double> x = uniform<double>(n, -10, 10, 161);
+  std::vector<double> want(usize(n));
+  fastlayers::sigmoid_forward(x.data(), want.data(), n);
+  std::vector<std::vector<double>> got(2, std::vector<double>(usize(n)));
+  std::vector<int> mismatches(2, 0);
+  std::vector<std::thread> callers;
+  for (std::size_t k = 0; k < 2; ++k)
+    callers.emplace_back([&, k] {
+      for (int rep = 0; rep < 20; ++rep) {
+        std::fill(got[k].begin(), got[k].end(), 0.0);
+        fastlayers::sigmoid_forward(x.data(), got[k].data(), n);
+        if (got[k] != want) ++mismatches[k];
+      }
+    });
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(mismatches[0], 0);
+  EXPECT_EQ(mismatches[1], 0);
+  EXPECT_EQ(get_num_threads(), 2);  // the budget itself is untouched by the sharing
+}
+
+}  // namespace

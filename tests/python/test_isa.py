@@ -1,0 +1,89 @@
+"""Both instruction-set builds: the baseline one holds no AVX code and gives the same results."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastlayers as fl
+from fastlayers import _cpu
+
+PKG = Path(fl.__file__).parent
+# AVX and later instructions are VEX/EVEX encoded: their mnemonics start with "v" in objdump's
+# AT&T output (vmovaps, vfmadd231ps, vzeroupper ...); SSE2 has none.
+VEX = re.compile(r"^\s*[0-9a-f]+:\s+v[a-z0-9]+\s", re.MULTILINE)
+
+
+def _module_file(isa: str) -> Path:
+    files = sorted(PKG.glob(f"_core_{isa}.*"))
+    if not files:
+        pytest.skip(f"no _core_{isa} build in {PKG}")
+    return files[0]
+
+
+def _disassemble(path: Path) -> str:
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump (binutils) is not installed")
+    return subprocess.run([objdump, "-d", "--no-show-raw-insn", str(path)], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "AMD64"), reason="x86-64 only")
+def test_baseline_build_holds_no_avx_instructions() -> None:
+    text = _disassemble(_module_file("baseline"))
+    found = VEX.findall(text)
+    assert found == [], f"{len(found)} VEX-encoded instructions in the baseline build, e.g. {found[:3]}"
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "AMD64"), reason="x86-64 only")
+def test_avx2_build_holds_avx2_code() -> None:
+    text = _disassemble(_module_file("avx2"))
+    assert "%ymm" in text
+    assert re.search(r"\svfmadd", text), "no FMA instruction in the AVX2 build"
+
+
+def test_this_cpu_gets_the_fastest_build() -> None:
+    forced = os.environ.get("FASTLAYERS_ISA")
+    expected = forced or ("avx2" if _cpu.has_avx2_fma() else "baseline")
+    assert fl.isa == expected
+
+
+_PROBE = """
+import numpy as np, fastlayers as fl
+rng = np.random.default_rng(7)
+x = rng.standard_normal((37, 300)); W = rng.standard_normal((300, 21)); b = rng.standard_normal(21)
+aff, sig, swl = fl.Affine(W, b), fl.Sigmoid(), fl.SoftmaxWithLoss()
+loss = swl.forward(sig.forward(aff.forward(x)), rng.integers(0, 21, 37))
+dx = aff.backward(sig.backward(swl.backward()))
+np.savez(OUT, isa=fl.isa, loss=loss, dx=dx, dW=aff.dW, y=swl.y)
+"""
+
+
+@pytest.mark.parametrize("isa", ["baseline", "avx2"])
+def test_builds_agree(isa: str, tmp_path: Path) -> None:
+    if isa == "avx2" and not _cpu.has_avx2_fma():
+        pytest.skip("this CPU has no AVX2/FMA")
+    results = {}
+    for name in ("baseline", isa):
+        out = tmp_path / f"{name}.npz"
+        env = dict(os.environ, FASTLAYERS_ISA=name)
+        subprocess.run([sys.executable, "-c", f"OUT = {str(out)!r}\n" + _PROBE], check=True, env=env)
+        results[name] = np.load(out)
+    base, other = results["baseline"], results[isa]
+    assert str(base["isa"]) == "baseline" and str(other["isa"]) == isa
+    for key in ("loss", "dx", "dW", "y"):
+        np.testing.assert_allclose(other[key], base[key], rtol=1e-12, atol=1e-15, err_msg=key)
+
+
+def test_unknown_isa_is_a_clear_import_error() -> None:
+    env = dict(os.environ, FASTLAYERS_ISA="avx512")
+    run = subprocess.run([sys.executable, "-c", "import fastlayers"], env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "FASTLAYERS_ISA must be one of" in run.stderr
