@@ -79,7 +79,9 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=("float32", "float64"), default="float64",
                    help="fastlayers' dtype (the book computes in float64)")
-    p.add_argument("--threads", type=int, default=None, help="fastlayers threads (NumPy's BLAS keeps its own)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="fastlayers threads, default 1 like `fastlayers train` (NumPy's BLAS keeps its own: "
+                        "set OPENBLAS_NUM_THREADS to change it)")
     p.add_argument("--json", default=None, help="write the results here")
     p.add_argument("--check", action="store_true", help="exit 1 unless --max-ratio and --min-test-acc hold")
     p.add_argument("--max-ratio", type=float, default=1 / 3)

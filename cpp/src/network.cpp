@@ -1,93 +1,17 @@
-// The fused network pass: the layer kernels chained over buffers kept in NetBuffers, with the
-// Affine GEMMs done here so that each gets the thread count its size is worth.
+// The fused network pass: the layer kernels chained over buffers kept in NetBuffers. Each kernel
+// splits its own work over threads (deterministically, see threading.hpp), so nothing here holds a
+// ThreadScope: a scope held around them would halve every kernel's share.
 #include "fastlayers/network.hpp"
 
-#include <Eigen/Core>
 #include <utility>
 
+#include "fastlayers/affine.hpp"
 #include "fastlayers/relu.hpp"
 #include "fastlayers/sigmoid.hpp"
 #include "fastlayers/softmax_with_loss.hpp"
-#include "fastlayers/threading.hpp"
 
 namespace fastlayers {
 namespace {
-
-// Multiply-adds per thread below which a GEMM runs on one thread. A training step's GEMMs
-// (100 x 784 x 50 = 3.9M) stay on one: split over threads, Eigen's GEMM synchronises its workers
-// by spinning, which costs far more than it saves at this size (measured 1.3 ms per MNIST step on
-// one thread, 50 ms on two, on a 2-core machine with other load). Evaluating 10,000 rows is split.
-constexpr Index kGemmGrain = Index(1) << 23;
-
-template <class T>
-using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using RowVec = Eigen::Matrix<T, 1, Eigen::Dynamic>;
-
-// Sets the calling thread's OpenMP default, which Eigen's GEMM reads, for one GEMM of `work`
-// multiply-adds, within the budget of `scope`; restores it after.
-class GemmThreads {
- public:
-  GemmThreads(const ThreadScope& scope, Index work) {
-    const int n = scope.threads_for(work, kGemmGrain);
-#ifdef _OPENMP
-    saved_ = omp_get_max_threads();
-    if (n != saved_) omp_set_num_threads(n);
-#else
-    saved_ = n;
-#endif
-    n_ = n;
-  }
-  ~GemmThreads() {
-#ifdef _OPENMP
-    if (n_ != saved_) omp_set_num_threads(saved_);
-#endif
-  }
-  GemmThreads(const GemmThreads&) = delete;
-  GemmThreads& operator=(const GemmThreads&) = delete;
-
- private:
-  int n_;
-  int saved_;
-};
-
-// out = in @ W + b      (N,M) = (N,D)(D,M) + (M,)       W row-major
-template <class T>
-void affine_fwd(const ThreadScope& scope, const T* in, Index n, Index d, const MatView<T>& W, const T* b, T* out) {
-  const Index m = W.cols;
-  Eigen::Map<const RowMat<T>> X(in, n, d);
-  Eigen::Map<const RowMat<T>> Wm(W.data, d, m);
-  Eigen::Map<RowMat<T>> Y(out, n, m);
-  Y.rowwise() = Eigen::Map<const RowVec<T>>(b, m);
-  GemmThreads g(scope, n * d * m);
-  if (d > 0) Y.noalias() += X * Wm;
-}
-
-// dW = in.T @ g (D,M);  db = sum_rows(g) (M,);  dx = g @ W.T (N,D) unless dx is null.  No aliasing.
-template <class T>
-void affine_bwd(const ThreadScope& scope, const T* g, const T* in, Index n, Index d, const MatView<T>& W, T* dx,
-                T* dW, T* db) {
-  const Index m = W.cols;
-  Eigen::Map<const RowMat<T>> G(g, n, m);
-  Eigen::Map<const RowMat<T>> X(in, n, d);
-  Eigen::Map<RowMat<T>> DW(dW, d, m);
-  {
-    GemmThreads t(scope, n * d * m);
-    DW.noalias() = X.transpose() * G;
-    if (dx != nullptr) {
-      Eigen::Map<const RowMat<T>> Wm(W.data, d, m);
-      Eigen::Map<RowMat<T>> DX(dx, n, d);
-      DX.noalias() = G * Wm.transpose();
-    }
-  }
-  // db row by row, not Eigen's colwise().sum(): that peels by db's address (a NumPy array) and rounds
-  // the peeled columns differently, which made seeded runs differ in the last bit.
-  for (Index j = 0; j < m; ++j) db[j] = T(0);
-  for (Index i = 0; i < n; ++i) {
-    const T* row = g + i * m;
-    for (Index j = 0; j < m; ++j) db[j] += row[j];
-  }
-}
 
 template <class T>
 void ensure(AlignedVector<T>& v, Index size) {
@@ -96,8 +20,8 @@ void ensure(AlignedVector<T>& v, Index size) {
 
 // Runs the forward pass; returns a pointer to the last layer's output (N, widths.back()).
 template <class T>
-const T* forward(const ThreadScope& scope, const NetLayer<T>* layers, Index count, const T* x, Index n,
-                 const std::vector<Index>& widths, NetBuffers<T>& buf) {
+const T* forward(const NetLayer<T>* layers, Index count, const T* x, Index n, const std::vector<Index>& widths,
+                 NetBuffers<T>& buf) {
   buf.act.resize(static_cast<std::size_t>(count));
   buf.mask.resize(static_cast<std::size_t>(count));
   buf.mask_size.resize(static_cast<std::size_t>(count), 0);
@@ -110,7 +34,7 @@ const T* forward(const ThreadScope& scope, const NetLayer<T>* layers, Index coun
     T* out = buf.act[k].data();
     switch (L.kind) {
       case NetLayerKind::affine:
-        affine_fwd(scope, in, n, din, L.W, L.b, out);
+        affine_forward(in, n, din, L.W, L.b, out);  // out = in @ W + b    (N,M) = (N,D)(D,M) + (M,)
         break;
       case NetLayerKind::relu:
         if (buf.mask_size[k] < n * dout) {
@@ -151,9 +75,8 @@ std::vector<Index> net_widths(const NetLayer<T>* layers, Index count, Index d) {
 template <class T>
 void net_predict(const NetLayer<T>* layers, Index count, const T* x, Index n, Index d, T* scores,
                  NetBuffers<T>& buf) {
-  ThreadScope scope;
   const std::vector<Index> widths = net_widths(layers, count, d);
-  const T* out = forward(scope, layers, count, x, n, widths, buf);
+  const T* out = forward(layers, count, x, n, widths, buf);
   const Index size = n * widths.back();
   for (Index i = 0; i < size; ++i) scores[i] = out[i];
 }
@@ -161,9 +84,8 @@ void net_predict(const NetLayer<T>* layers, Index count, const T* x, Index n, In
 template <class T>
 double net_gradient(const NetLayer<T>* layers, Index count, const T* x, Index n, Index d,
                     const std::int64_t* labels, const T* probs, NetBuffers<T>& buf) {
-  ThreadScope scope;
   const std::vector<Index> widths = net_widths(layers, count, d);
-  const T* scores = forward(scope, layers, count, x, n, widths, buf);
+  const T* scores = forward(layers, count, x, n, widths, buf);
   const Index c = widths.back();
   ensure(buf.y, n * c);
   Index widest = d;
@@ -193,7 +115,7 @@ double net_gradient(const NetLayer<T>* layers, Index count, const T* x, Index n,
       case NetLayerKind::affine: {
         const T* in = i == 0 ? x : buf.act[k - 1].data();
         // dx = g @ W.T (skipped for the first layer); dW = in.T @ g; db = sum_rows(g)
-        affine_bwd(scope, g, in, n, widths[k], L.W, i == 0 ? nullptr : other, L.dW, L.db);
+        affine_backward(g, in, n, widths[k], L.W, i == 0 ? nullptr : other, L.dW, L.db);
         std::swap(g, other);
         break;
       }

@@ -138,10 +138,9 @@ def train(args: argparse.Namespace) -> int:
         raise CLIError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.hidden < 1:
         raise CLIError(f"--hidden must be >= 1, got {args.hidden}")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise CLIError(f"--threads must be >= 1, got {args.threads}")
-        fl.set_num_threads(args.threads)
+    if args.threads < 1:
+        raise CLIError(f"--threads must be >= 1, got {args.threads}")
+    fl.set_num_threads(args.threads)
     quiet = args.quiet
     log = (lambda *a, **k: None) if quiet else print
 
@@ -281,7 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dtype", choices=("float32", "float64"), default="float64",
                    help="float64 (the book's, default) or float32")
     t.add_argument("--seed", type=int, default=0, help="seed of the weights and the batches (default 0)")
-    t.add_argument("--threads", type=int, default=None, help="threads (default: OMP_NUM_THREADS or all cores)")
+    t.add_argument("--threads", type=int, default=1,
+                   help="threads of the C++ kernels (default 1: a batch of 100 is too small to gain from more, "
+                        "and on a busy machine waking a second thread costs more than the step)")
     t.add_argument("--out", default=None, help="output folder (default runs/<data>-<time>)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("-q", "--quiet", action="store_true", help="print nothing; see metrics.json")

@@ -16,8 +16,8 @@ namespace fastlayers {
 
 enum class NetLayerKind { affine, relu, sigmoid };
 
-// One layer. For an Affine: W (D, M) row-major (W.col_major must be false), b (M,), and where to
-// write dW (D, M) and db (M,), contiguous; dW/db must not alias W, b or x. Relu and Sigmoid use none.
+// One layer. For an Affine: W (D, M), b (M,), and where to write dW (D, M) and db (M,),
+// contiguous row-major; dW/db must not alias W, b or x. Relu and Sigmoid use none of these.
 template <class T>
 struct NetLayer {
   NetLayerKind kind = NetLayerKind::relu;
