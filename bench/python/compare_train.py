@@ -77,8 +77,8 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--hidden", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float64",
-                   help="fastlayers' dtype (the book computes in float64)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="fastlayers' dtype, float32 by default like `fastlayers train` (the book computes in float64)")
     p.add_argument("--threads", type=int, default=1,
                    help="fastlayers threads, default 1 like `fastlayers train` (NumPy's BLAS keeps its own: "
                         "set OPENBLAS_NUM_THREADS to change it)")

@@ -277,8 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
     t.add_argument("--hidden", type=int, default=50, help="hidden units (default 50)")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default sgd")
-    t.add_argument("--dtype", choices=("float32", "float64"), default="float64",
-                   help="float64 (the book's, default) or float32")
+    t.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="float32 (default: twice the speed, the same accuracy) or float64 (the book's)")
     t.add_argument("--seed", type=int, default=0, help="seed of the weights and the batches (default 0)")
     t.add_argument("--threads", type=int, default=1,
                    help="threads of the C++ kernels (default 1: a batch of 100 is too small to gain from more, "

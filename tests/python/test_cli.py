@@ -39,6 +39,7 @@ def test_train_writes_model_metrics_and_png(digits_run):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["iterations_done"] == 300 and len(metrics["loss"]) == 300 and not metrics["interrupted"]
     assert metrics["data"] == "digits" and metrics["train_size"] == 1437 and metrics["test_size"] == 360
+    assert metrics["dtype"] == "float32" and metrics["threads"] == 1
     assert metrics["test_acc"] > 0.85  # 300 iterations of the book's recipe on digits
     assert metrics["epochs"][0]["iter"] == 1 and metrics["epochs"][1]["iter"] == 15  # 1437 // 100 per epoch
     assert (out / "learning_curve.png").read_bytes()[:8] == PNG
@@ -68,7 +69,7 @@ def test_predict_accuracy_and_labels(digits_run, tmp_path):
     assert r.returncode == 0, r.stderr
     labels = [int(v) for v in r.stdout.split()]
     net = fl.TwoLayerNet.load(out / "model.npz")
-    assert labels == np.argmax(net.predict(x_test[:5].astype(np.float64)), axis=1).tolist()
+    assert labels == np.argmax(net.predict(x_test[:5]), axis=1).tolist()
 
 
 def test_ctrl_c_stops_cleanly_and_saves(tmp_path):
@@ -102,11 +103,14 @@ def test_console_script_is_installed():
 
 def test_mnist_short_run_splits_t10k(mnist_dir, tmp_path):
     has_train = any(mnist_dir.glob("train-images-idx3-ubyte*"))
+    split = ["--t10k-split", "8000"] if has_train else []  # automatic when only t10k is there
     r = run("train", "--data", "mnist", "--mnist-dir", mnist_dir, "--iters", 100, "--out", tmp_path,
-            "--no-progress", "--dtype", "float32", "--t10k-split", 8000 if has_train else "8000")
+            "--no-progress", "--dtype", "float64", *split)
     assert r.returncode == 0, r.stderr
+    if not has_train:
+        assert "only the t10k files" in r.stdout
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["train_size"] == 8000 and metrics["test_size"] == 2000 and metrics["dtype"] == "float32"
+    assert metrics["train_size"] == 8000 and metrics["test_size"] == 2000 and metrics["dtype"] == "float64"
     assert metrics["test_acc"] > 0.6
 
 
