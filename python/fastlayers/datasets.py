@@ -172,6 +172,28 @@ def mnist_has_train(path: PathLike) -> bool:
     return all(_find(d, MNIST_FILES[k]) is not None for k in ("train_img", "train_label"))
 
 
+def _digits_arrays() -> Tuple[np.ndarray, np.ndarray]:
+    """images (1797, 8, 8) uint8 0-16 and labels (1797,) uint8. Reads the CSV scikit-learn ships without
+    importing scikit-learn (whose import takes seconds); falls back to sklearn.datasets.load_digits."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise ImportError(
+            "load_digits needs scikit-learn: pip install 'fastlayers[examples]' (or pip install scikit-learn)"
+        )
+    for folder in spec.submodule_search_locations or []:
+        csv = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if csv.is_file():
+            data = np.loadtxt(csv, delimiter=",", dtype=np.float64)
+            if data.shape == (1797, 65):
+                return data[:, :64].round().astype(np.uint8).reshape(-1, 8, 8), data[:, 64].astype(np.uint8)
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    bunch: Any = _sk_load_digits()
+    return (np.asarray(bunch.images).round().astype(np.uint8), np.asarray(bunch.target, dtype=np.uint8))
+
+
 def load_digits(normalize: bool = True, flatten: bool = True, one_hot_label: bool = False) -> Split:
     """scikit-learn's bundled 8x8 digits (1,797 images, offline) with a fixed split: 1,437 train / 360 test.
 
@@ -179,15 +201,7 @@ def load_digits(normalize: bool = True, flatten: bool = True, one_hot_label: boo
     (else (N, 1, 8, 8)), one_hot_label -> float64 (N, 10). Needs scikit-learn (``pip install
     fastlayers[examples]``).
     """
-    try:
-        from sklearn.datasets import load_digits as _sk_load_digits
-    except ImportError as e:
-        raise ImportError(
-            "load_digits needs scikit-learn: pip install 'fastlayers[examples]' (or pip install scikit-learn)"
-        ) from e
-    bunch: Any = _sk_load_digits()
-    images = np.asarray(bunch.images, dtype=np.float64).round().astype(np.uint8)  # 0..16
-    labels = np.asarray(bunch.target, dtype=np.uint8)
+    images, labels = _digits_arrays()
     order = np.random.RandomState(0).permutation(len(labels))
     train_idx, test_idx = order[: len(order) - DIGITS_TEST_SIZE], order[len(order) - DIGITS_TEST_SIZE :]
     return (

@@ -148,3 +148,13 @@ def test_digits():
     np.testing.assert_array_equal(t, t2)  # a fixed split
     (x3, _), (_, tt3) = fl.datasets.load_digits(normalize=False, flatten=False, one_hot_label=True)
     assert x3.shape == (1437, 1, 8, 8) and x3.dtype == np.uint8 and tt3.shape == (360, 10)
+
+
+def test_digits_read_without_sklearn_import_equal_sklearns():
+    sk = pytest.importorskip("sklearn.datasets")
+    from fastlayers.datasets import _digits_arrays
+
+    images, labels = _digits_arrays()
+    bunch = sk.load_digits()
+    np.testing.assert_array_equal(images, bunch.images)
+    np.testing.assert_array_equal(labels, bunch.target)
