@@ -8,6 +8,8 @@ void bind_sigmoid(py::module_& m);
 void bind_affine(py::module_& m);
 void bind_softmax_with_loss(py::module_& m);
 void bind_functions(py::module_& m);
+void bind_optimizers(py::module_& m);
+void bind_network(py::module_& m);
 }  // namespace fastlayers::bind
 
 PYBIND11_MODULE(FASTLAYERS_MODULE, m) {
@@ -19,4 +21,6 @@ PYBIND11_MODULE(FASTLAYERS_MODULE, m) {
   fb::bind_affine(m);
   fb::bind_softmax_with_loss(m);
   fb::bind_functions(m);
+  fb::bind_optimizers(m);
+  fb::bind_network(m);
 }

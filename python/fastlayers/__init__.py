@@ -8,8 +8,14 @@
 
 from __future__ import annotations
 
+from . import datasets
 from ._core import (
+    SGD,
+    AdaGrad,
+    Adam,
     Affine,
+    Momentum,
+    Optimizer,
     Relu,
     Sigmoid,
     SoftmaxWithLoss,
@@ -19,18 +25,29 @@ from ._core import (
     set_num_threads,
     softmax,
 )
+from .gradient import numerical_gradient
+from .network import Sequential, TwoLayerNet
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SGD",
+    "AdaGrad",
+    "Adam",
     "Affine",
+    "Momentum",
+    "Optimizer",
     "Relu",
+    "Sequential",
     "Sigmoid",
     "SoftmaxWithLoss",
+    "TwoLayerNet",
     "__version__",
     "cross_entropy_error",
+    "datasets",
     "get_num_threads",
     "isa",
+    "numerical_gradient",
     "set_num_threads",
     "softmax",
 ]

@@ -51,8 +51,16 @@ softmax = _impl.softmax
 cross_entropy_error = _impl.cross_entropy_error
 set_num_threads = _impl.set_num_threads
 get_num_threads = _impl.get_num_threads
+Optimizer = _impl.Optimizer
+SGD = _impl.SGD
+Momentum = _impl.Momentum
+AdaGrad = _impl.AdaGrad
+Adam = _impl.Adam
+_NetWorkspace = _impl._NetWorkspace
+_train_step = _impl._train_step
+_predict = _impl._predict
 
-for _cls in (Relu, Sigmoid, Affine, SoftmaxWithLoss):
+for _cls in (Relu, Sigmoid, Affine, SoftmaxWithLoss, Optimizer, SGD, Momentum, AdaGrad, Adam):
     _cls.__module__ = "fastlayers"
 for _fn in (softmax, cross_entropy_error, set_num_threads, get_num_threads):
     try:

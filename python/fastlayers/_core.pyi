@@ -2,7 +2,7 @@
 from __future__ import annotations
 import numpy
 import typing
-__all__: list[str] = ['Affine', 'Relu', 'Sigmoid', 'SoftmaxWithLoss', 'cross_entropy_error', 'get_num_threads', 'isa', 'set_num_threads', 'softmax']
+__all__: list[str] = ['AdaGrad', 'Adam', 'Affine', 'Momentum', 'Optimizer', 'Relu', 'SGD', 'Sigmoid', 'SoftmaxWithLoss', 'cross_entropy_error', 'get_num_threads', 'isa', 'set_num_threads', 'softmax']
 class Relu:
     """
     ReLU layer of "Deep Learning from Scratch" 5.5.1.
@@ -195,3 +195,48 @@ def softmax(x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]
     array([0.01821127, 0.24519181, 0.73659691])
     """
 isa: str
+
+_Params = typing.Mapping[typing.Any, numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]]
+_State = typing.Optional[typing.Dict[typing.Any, numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]]]
+
+class Optimizer:
+    """Base class of the optimizers: update(params, grads) updates params in place, in C++."""
+    def update(self, params: _Params, grads: _Params) -> None:
+        """Updates every params[key] in place from grads[key] (same shape and dtype)."""
+
+class SGD(Optimizer):
+    """params[key] -= lr * grads[key]"""
+    lr: float
+    def __init__(self, lr: float = 0.01) -> None: ...
+
+class Momentum(Optimizer):
+    """v = momentum * v - lr * grads[key]; params[key] += v"""
+    lr: float
+    momentum: float
+    v: _State
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None: ...
+
+class AdaGrad(Optimizer):
+    """h += g * g; params[key] -= lr * g / (sqrt(h) + 1e-7)"""
+    lr: float
+    h: _State
+    def __init__(self, lr: float = 0.01) -> None: ...
+
+class Adam(Optimizer):
+    """The book's Adam (lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t))."""
+    lr: float
+    beta1: float
+    beta2: float
+    iter: int
+    m: _State
+    v: _State
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999) -> None: ...
+
+class _NetWorkspace:
+    grads: list[numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]]
+    def __init__(self) -> None: ...
+
+def _train_step(layers: list[tuple[typing.Any, ...]], x: typing.Any, t: typing.Any, optimizer: Optimizer,
+                workspace: _NetWorkspace) -> float: ...
+def _predict(layers: list[tuple[typing.Any, ...]], x: typing.Any,
+             workspace: _NetWorkspace) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]: ...

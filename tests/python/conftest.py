@@ -44,8 +44,11 @@ def rng():
 
 @pytest.fixture(scope="session")
 def mnist_dir():
-    """Folder with the MNIST idx files (../shared/data/mnist beside the repo); skips when absent."""
-    path = (REPO_ROOT.parent / "shared" / "data" / "mnist").resolve()
-    if not path.is_dir() or not any(path.glob("*-images-idx3-ubyte*")):
-        pytest.skip(f"MNIST data not found at {path} (expected ../shared/data/mnist relative to the repo root)")
+    """Folder with the MNIST idx files ($FASTLAYERS_MNIST_DIR, else ../shared/data/mnist beside the repo);
+    skips when absent."""
+    env = os.environ.get("FASTLAYERS_MNIST_DIR")
+    path = Path(env).resolve() if env else (REPO_ROOT.parent / "shared" / "data" / "mnist").resolve()
+    if not path.is_dir() or not any(path.glob("t10k-images-idx3-ubyte*")):
+        where = "$FASTLAYERS_MNIST_DIR" if env else "../shared/data/mnist relative to the repo root"
+        pytest.skip(f"MNIST data not found at {path} (expected the t10k IDX files in {where})")
     return path
