@@ -3,9 +3,10 @@
 #   system packages for the C++ tests and benchmarks (GoogleTest, Google Benchmark),
 #   a virtual environment .venv with fastlayers built from this checkout (pip install .),
 #   PyTorch 2.13 (CPU) for the comparison tests and benchmarks, the C++ test build,
-#   and finally the demo.
+#   and finally the main job: `fastlayers train`, the book's TwoLayerNet trained on the digits
+#   data bundled with scikit-learn (offline), printing its accuracy.
 # Environment: PYTHON (default python3), FASTLAYERS_NO_TORCH=1 to skip PyTorch,
-#              FASTLAYERS_NO_DEMO=1 to skip the demo.
+#              FASTLAYERS_NO_TRAIN=1 to skip the training run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -41,7 +42,7 @@ if [ "${FASTLAYERS_NO_TORCH:-0}" != 1 ]; then
 fi
 
 step "Build and install fastlayers (pip install .)"
-"${pip[@]}" install --no-build-isolation ".[test]"
+"${pip[@]}" install --no-build-isolation ".[test,examples]"
 
 step "Build the C++ tests"
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
@@ -50,7 +51,7 @@ site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purel
 .venv/bin/cmake --build build/cpp -j 2 >/dev/null
 echo "ok"
 
-if [ "${FASTLAYERS_NO_DEMO:-0}" != 1 ]; then
-  step "Demo"
-  .venv/bin/python -m fastlayers.demo
+if [ "${FASTLAYERS_NO_TRAIN:-0}" != 1 ]; then
+  step "Train the book's TwoLayerNet: .venv/bin/fastlayers train"
+  .venv/bin/fastlayers train --out runs/quickstart
 fi
