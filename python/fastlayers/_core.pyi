@@ -171,6 +171,165 @@ class SoftmaxWithLoss:
         """
         softmax(x) of the last forward, or None.
         """
+class Optimizer:
+    """
+    Base class of the optimizers: update(params, grads) updates params in place.
+    """
+    def update(self, params: typing.Any, grads: typing.Any) -> None:
+        """
+        Updates every params[key] in place from grads[key], in C++ (the GIL is released).
+        
+        params: dict of writable float32/float64 ndarrays; grads: a dict with the same keys, each of
+        the same shape and dtype as its parameter. Errors name the key; nothing is updated on error.
+        """
+class SGD(Optimizer):
+    """
+    Stochastic gradient descent (the book's common/optimizer.py): params[key] -= lr * grads[key].
+    
+    >>> opt = SGD(lr=0.1); params = {"W": np.ones(2)}; opt.update(params, {"W": np.ones(2)}); params["W"]
+    array([0.9, 0.9])
+    """
+    def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def lr(self) -> float:
+        """
+        Learning rate (may be changed between updates).
+        """
+    @lr.setter
+    def lr(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Momentum(Optimizer):
+    """
+    Momentum SGD (the book): v = momentum * v - lr * grads[key]; params[key] += v.
+    `v` is None before the first update, then a dict of arrays like params.
+    """
+    def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.9) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def lr(self) -> float:
+        """
+        Learning rate (may be changed between updates).
+        """
+    @lr.setter
+    def lr(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def momentum(self) -> float:
+        ...
+    @momentum.setter
+    def momentum(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def v(self) -> typing.Any:
+        """
+        Velocity per key (dict), or None before the first update.
+        """
+    @v.setter
+    def v(self, arg1: typing.Any) -> None:
+        ...
+class AdaGrad(Optimizer):
+    """
+    AdaGrad (the book): h += grads[key]**2; params[key] -= lr * grads[key] / (sqrt(h) + 1e-7).
+    `h` is None before the first update, then a dict of arrays like params.
+    """
+    def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def h(self) -> typing.Any:
+        """
+        Sum of squared gradients per key (dict), or None before the first update.
+        """
+    @h.setter
+    def h(self, arg1: typing.Any) -> None:
+        ...
+    @property
+    def lr(self) -> float:
+        """
+        Learning rate (may be changed between updates).
+        """
+    @lr.setter
+    def lr(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Adam(Optimizer):
+    """
+    Adam in the book's form: iter += 1; lr_t = lr * sqrt(1 - beta2**iter) / (1 - beta1**iter);
+    m += (1 - beta1) * (g - m); v += (1 - beta2) * (g**2 - v); params[key] -= lr_t * m / (sqrt(v) + 1e-7).
+    `m` and `v` are None before the first update, then dicts of arrays like params.
+    """
+    def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.001, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999) -> None:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def beta1(self) -> float:
+        ...
+    @beta1.setter
+    def beta1(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beta2(self) -> float:
+        ...
+    @beta2.setter
+    def beta2(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def iter(self) -> int:
+        """
+        Number of updates so far.
+        """
+    @iter.setter
+    def iter(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def lr(self) -> float:
+        """
+        Learning rate (may be changed between updates).
+        """
+    @lr.setter
+    def lr(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def m(self) -> typing.Any:
+        """
+        First moment per key (dict), or None before the first update.
+        """
+    @m.setter
+    def m(self, arg1: typing.Any) -> None:
+        ...
+    @property
+    def v(self) -> typing.Any:
+        """
+        Second moment per key (dict), or None before the first update.
+        """
+    @v.setter
+    def v(self, arg1: typing.Any) -> None:
+        ...
+class _NetWorkspace:
+    """
+    Buffers of one network's fused calls (activations, masks, gradients), reused.
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def grads(self) -> list:
+        """
+        The gradients [dW1, db1, ...] of the last train_step (overwritten by the next).
+        """
+def _predict(layers: typing.Any, x: typing.Any, workspace: _NetWorkspace) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    """
+    Fused forward pass of a layer list; returns the scores (N, C).
+    """
+def _train_step(layers: typing.Any, x: typing.Any, t: typing.Any, optimizer: Optimizer, workspace: _NetWorkspace) -> float:
+    """
+    Fused forward, SoftmaxWithLoss, backward and optimizer update of a layer list; returns the loss.
+    """
 def cross_entropy_error(y: typing.Any, t: typing.Any) -> float:
     """
     The book's cross_entropy_error: y probabilities (N, C) or (C,); t one-hot of y's shape (its
@@ -195,48 +354,3 @@ def softmax(x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]
     array([0.01821127, 0.24519181, 0.73659691])
     """
 isa: str
-
-_Params = typing.Mapping[typing.Any, numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]]
-_State = typing.Optional[typing.Dict[typing.Any, numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]]]
-
-class Optimizer:
-    """Base class of the optimizers: update(params, grads) updates params in place, in C++."""
-    def update(self, params: _Params, grads: _Params) -> None:
-        """Updates every params[key] in place from grads[key] (same shape and dtype)."""
-
-class SGD(Optimizer):
-    """params[key] -= lr * grads[key]"""
-    lr: float
-    def __init__(self, lr: float = 0.01) -> None: ...
-
-class Momentum(Optimizer):
-    """v = momentum * v - lr * grads[key]; params[key] += v"""
-    lr: float
-    momentum: float
-    v: _State
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None: ...
-
-class AdaGrad(Optimizer):
-    """h += g * g; params[key] -= lr * g / (sqrt(h) + 1e-7)"""
-    lr: float
-    h: _State
-    def __init__(self, lr: float = 0.01) -> None: ...
-
-class Adam(Optimizer):
-    """The book's Adam (lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t))."""
-    lr: float
-    beta1: float
-    beta2: float
-    iter: int
-    m: _State
-    v: _State
-    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999) -> None: ...
-
-class _NetWorkspace:
-    grads: list[numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]]
-    def __init__(self) -> None: ...
-
-def _train_step(layers: list[tuple[typing.Any, ...]], x: typing.Any, t: typing.Any, optimizer: Optimizer,
-                workspace: _NetWorkspace) -> float: ...
-def _predict(layers: list[tuple[typing.Any, ...]], x: typing.Any,
-             workspace: _NetWorkspace) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]: ...
