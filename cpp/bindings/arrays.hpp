@@ -43,9 +43,9 @@ py::array_t<T> contiguous(const py::array& a) {
   // Fast path, read straight off the array struct: a per-call cost on tiny inputs.
   const auto* proxy = py::detail::array_proxy(a.ptr());
   const auto* descr = py::detail::array_descriptor_proxy(proxy->descr);
-  constexpr int wanted = sizeof(T) == 4 ? py::detail::npy_api::NPY_FLOAT_ : py::detail::npy_api::NPY_DOUBLE_;
   constexpr int flags = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
-  if (descr->type_num == wanted && descr->byteorder != '>' && (proxy->flags & flags) == flags)
+  if (descr->type_num == py::detail::npy_format_descriptor<T>::value && descr->byteorder != '>' &&
+      (proxy->flags & flags) == flags)
     return py::reinterpret_borrow<py::array_t<T>>(a);
   auto& api = py::detail::npy_api::get();
   PyObject* r = api.PyArray_FromAny_(a.ptr(), py::dtype::of<T>().release().ptr(), 0, 0,
@@ -71,10 +71,16 @@ class ReleaseGil {
   std::optional<py::gil_scoped_release> release_;
 };
 
-// A C-contiguous array of T with this shape whose memory comes from NumPy.
+// A C-contiguous array of T with this shape whose memory comes from NumPy (straight through
+// NumPy's C API: pybind11's array constructor costs more than the work of a small layer).
 template <class T>
 py::array_t<T> empty(const Shape& shape) {
-  return py::array_t<T>(shape);
+  auto& api = py::detail::npy_api::get();
+  PyObject* descr = api.PyArray_DescrFromType_(py::detail::npy_format_descriptor<T>::value);
+  PyObject* r = api.PyArray_NewFromDescr_(api.PyArray_Type_, descr, static_cast<int>(shape.size()), shape.data(),
+                                          nullptr, nullptr, 0, nullptr);
+  if (r == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::array_t<T>>(r);
 }
 
 // A view of contiguous `a` with another shape of the same size.

@@ -11,6 +11,7 @@ struct Affine {
   py::array b;  // (M,),   the caller's own array
   py::object x = py::none();                 // (N, D) flattened forward input
   py::object original_x_shape = py::none();  // tuple
+  Shape x_shape;                             // the same, for backward
   py::object dW = py::none();
   py::object db = py::none();
 };
@@ -49,7 +50,9 @@ struct WeightView {
 template <class T>
 WeightView<T> weight_view(const py::array& W) {
   WeightView<T> w;
-  const bool same = py::isinstance<py::array_t<T>>(W) && is_aligned(W);
+  const auto* descr = py::detail::array_descriptor_proxy(py::detail::array_proxy(W.ptr())->descr);
+  const bool same = descr->type_num == py::detail::npy_format_descriptor<T>::value && descr->byteorder != '>' &&
+                    is_aligned(W);
   if (same && (is_c_contiguous(W) || is_f_contiguous(W))) {
     w.hold = py::reinterpret_borrow<py::array_t<T>>(W);
     w.view.col_major = !is_c_contiguous(W);
@@ -95,7 +98,10 @@ py::array affine_forward(Affine& self, py::handle x_in) {
       fastlayers::affine_forward(xc.data(), n, d, w.view, bc.data(), out.mutable_data());
     }
     self.x = view_as(xc, {n, d});
-    self.original_x_shape = py::tuple(py::cast(xshape));
+    py::tuple shape_tuple(xshape.size());
+    for (std::size_t i = 0; i < xshape.size(); ++i) shape_tuple[i] = py::int_(xshape[i]);
+    self.original_x_shape = std::move(shape_tuple);
+    self.x_shape = xshape;
     return out;
   });
 }
@@ -116,7 +122,7 @@ py::array affine_backward(Affine& self, py::handle dout_in) {
   if (shape_of(dout) != Shape{n, m})
     value_error("Affine.backward: dout has shape " + shape_str(shape_of(dout)) + ", expected " +
                 shape_str({n, m}) + " (the shape of the forward output)");
-  const Shape dx_shape = py::cast<Shape>(self.original_x_shape);
+  const Shape& dx_shape = self.x_shape;
   return dispatch(promote({&dout, &x, &W}), [&](auto tag) -> py::array {
     using T = decltype(tag);
     auto dc = contiguous<T>(dout);

@@ -18,7 +18,7 @@ py::array relu_forward(Relu& self, py::handle x_in) {
     using T = decltype(tag);
     auto xc = contiguous<T>(x);
     auto y = empty<T>(shape);
-    auto mask = py::array_t<bool>(shape);
+    auto mask = empty<bool>(shape);
     {
       ReleaseGil nogil(xc.size());
       fastlayers::relu_forward(xc.data(), y.mutable_data(), mask.mutable_data(), xc.size());
