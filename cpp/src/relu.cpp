@@ -1,8 +1,6 @@
 // ReLU kernels: one fused, branch-free pass per direction, split across threads for large arrays.
 #include "fastlayers/relu.hpp"
 
-#include <cstring>
-
 #include "fastlayers/threading.hpp"
 
 namespace fastlayers {
@@ -21,13 +19,13 @@ void relu_forward_chunk(const T* __restrict x, T* __restrict y, bool* __restrict
   }
 }
 
+// The mask is read as bytes: GCC does not vectorise loads of bool.
 template <class T>
-void relu_backward_chunk(const T* __restrict dout, const bool* __restrict mask, T* __restrict dx,
+void relu_backward_chunk(const T* __restrict dout, const unsigned char* __restrict mask, T* __restrict dx,
                          Index n) {
   for (Index i = 0; i < n; ++i) {
-    unsigned char m;
-    std::memcpy(&m, mask + i, 1);
-    dx[i] = m ? T(0) : dout[i];
+    const T v = dout[i];
+    dx[i] = mask[i] ? T(0) : v;
   }
 }
 
@@ -43,8 +41,11 @@ void relu_forward_chunk_alias(const T* x, T* y, bool* mask, Index n) {
 }
 
 template <class T>
-void relu_backward_chunk_alias(const T* dout, const bool* mask, T* dx, Index n) {
-  for (Index i = 0; i < n; ++i) dx[i] = mask[i] ? T(0) : dout[i];
+void relu_backward_chunk_alias(const T* dout, const unsigned char* mask, T* dx, Index n) {
+  for (Index i = 0; i < n; ++i) {
+    const T v = dout[i];
+    dx[i] = mask[i] ? T(0) : v;
+  }
 }
 
 }  // namespace
@@ -65,11 +66,12 @@ template <class T>
 void relu_backward(const T* dout, const bool* mask, T* dx, Index n) {
   ThreadScope scope;
   const bool alias = dout == dx;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(mask);
   parallel_chunks(scope, n, kGrain, [&](Index b, Index e) {
     if (alias)
-      relu_backward_chunk_alias(dout + b, mask + b, dx + b, e - b);
+      relu_backward_chunk_alias(dout + b, bytes + b, dx + b, e - b);
     else
-      relu_backward_chunk(dout + b, mask + b, dx + b, e - b);
+      relu_backward_chunk(dout + b, bytes + b, dx + b, e - b);
   });
 }
 

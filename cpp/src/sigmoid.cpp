@@ -20,19 +20,24 @@ using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 template <class T>
 void sigmoid_forward_chunk(const T* x, T* out, Index n) {
-  // e and r live in aligned blocks: cache-resident between the exp and the select, and the
-  // vectorised exp runs on the same elements wherever x and out are in memory.
+  // e = exp(-|x|) lives in an aligned block: cache-resident until used, and the vectorised exp
+  // runs on the same elements wherever x and out are in memory.
   Eigen::Array<T, kBlock, 1> e;
-  Eigen::Array<T, kBlock, 1> r;
   for (Index b = 0; b < n; b += kBlock) {
     const Index len = n - b < kBlock ? n - b : kBlock;
     ConstArrayMap<T> xv(x + b, len);
-    ArrayMap<T> ov(out + b, len);
     auto eb = e.head(len);
-    auto rb = r.head(len);
     detail::exp_exact(-xv.abs(), eb);
-    rb = (T(1) + eb).inverse();
-    ov = (xv >= T(0)).select(rb, eb * rb);
+    // A plain loop, so the compiler turns the choice into a vector blend (Eigen 3.4's select is
+    // a scalar branch: ~50% mispredicted on random signs, 7 ns an element).
+    const T* ep = e.data();
+    const T* xb = x + b;
+    T* ob = out + b;
+    for (Index i = 0; i < len; ++i) {
+      const T ei = ep[i];
+      const T r = T(1) / (T(1) + ei);
+      ob[i] = xb[i] >= T(0) ? r : ei * r;
+    }
   }
 }
 
