@@ -42,7 +42,7 @@ if [ "${FASTLAYERS_NO_TORCH:-0}" != 1 ]; then
 fi
 
 step "Build and install fastlayers (pip install .)"
-"${pip[@]}" install --no-build-isolation ".[test,examples]"
+"${pip[@]}" install --no-build-isolation ".[test,examples,bench]"
 
 step "Build the C++ tests"
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

@@ -1,6 +1,7 @@
 """The book's own NumPy code for chapter 5.7 (common/functions.py, common/layers.py,
 ch05/two_layer_net.py, ch05/train_neuralnet.py), transcribed independently of fastlayers as the
-baseline of compare_train.py. Plain NumPy; nothing here imports fastlayers.
+baseline of compare_train.py. Plain NumPy; nothing here imports fastlayers. The layers and
+functions are book_numpy's (the benchmarks' copy of common/layers.py and common/functions.py).
 
 Departures from the book, both so that the two sides do the same work: the training loop takes its data
 as arguments (instead of loading MNIST itself), and an epoch is ``train_size // batch_size`` iterations
@@ -14,85 +15,7 @@ import time
 from collections import OrderedDict
 
 import numpy as np
-
-
-def softmax(x):
-    x = x - np.max(x, axis=-1, keepdims=True)  # overflow protection
-    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
-
-
-def cross_entropy_error(y, t):
-    if y.ndim == 1:
-        t = t.reshape(1, t.size)
-        y = y.reshape(1, y.size)
-    # one-hot targets are turned into the indices of the correct labels
-    if t.size == y.size:
-        t = t.argmax(axis=1)
-    batch_size = y.shape[0]
-    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
-
-
-class Relu:
-    def __init__(self):
-        self.mask = None
-
-    def forward(self, x):
-        self.mask = x <= 0
-        out = x.copy()
-        out[self.mask] = 0
-        return out
-
-    def backward(self, dout):
-        dout[self.mask] = 0
-        dx = dout
-        return dx
-
-
-class Affine:
-    def __init__(self, W, b):
-        self.W = W
-        self.b = b
-        self.x = None
-        self.original_x_shape = None
-        self.dW = None
-        self.db = None
-
-    def forward(self, x):
-        self.original_x_shape = x.shape
-        x = x.reshape(x.shape[0], -1)
-        self.x = x
-        out = np.dot(self.x, self.W) + self.b
-        return out
-
-    def backward(self, dout):
-        dx = np.dot(dout, self.W.T)
-        self.dW = np.dot(self.x.T, dout)
-        self.db = np.sum(dout, axis=0)
-        dx = dx.reshape(*self.original_x_shape)
-        return dx
-
-
-class SoftmaxWithLoss:
-    def __init__(self):
-        self.loss = None
-        self.y = None
-        self.t = None
-
-    def forward(self, x, t):
-        self.t = t
-        self.y = softmax(x)
-        self.loss = cross_entropy_error(self.y, self.t)
-        return self.loss
-
-    def backward(self, dout=1):
-        batch_size = self.t.shape[0]
-        if self.t.size == self.y.size:  # one-hot targets
-            dx = (self.y - self.t) / batch_size
-        else:
-            dx = self.y.copy()
-            dx[np.arange(batch_size), self.t] -= 1
-            dx = dx / batch_size
-        return dx
+from book_numpy import Affine, Relu, SoftmaxWithLoss, cross_entropy_error, softmax  # noqa: F401
 
 
 def numerical_gradient(f, x):
