@@ -16,21 +16,29 @@
 #include "fastlayers/softmax_with_loss.hpp"
 #include "fastlayers/threading.hpp"
 
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define FASTLAYERS_BENCH_X86 1
+#include <immintrin.h>
+#else
+#define FASTLAYERS_BENCH_X86 0
+#endif
+
 namespace {
 
 namespace fl = fastlayers;
 using fl::Index;
 
-// Whether this CPU can run the core this executable links. Compiled without -mavx2, so safe anywhere.
-bool cpu_runs_this_core() {
-  if (std::string(FASTLAYERS_ISA) != "avx2") return true;
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+bool cpu_has_avx2_fma() {
+#if FASTLAYERS_BENCH_X86
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return false;
 #endif
 }
+
+// Whether this CPU can run the core this executable links. Compiled without -mavx2, so safe anywhere.
+bool cpu_runs_this_core() { return std::string(FASTLAYERS_ISA) != "avx2" || cpu_has_avx2_fma(); }
 
 // Skips the benchmark (before any core code runs) on a CPU without the core's ISA; otherwise sets
 // the kernels' thread budget to the benchmark argument `threads_arg`.
@@ -202,10 +210,11 @@ template <class T>
 void BM_SoftmaxWithLossForwardLabels(benchmark::State& state) {
   if (!setup(state, 2)) return;
   const Index n = state.range(0), c = state.range(1);
-  const auto x = normal<T>(n * c, 3.0, 1);
+  const auto x = normal<T>(n * c, 1.0, 1);
   const auto t = random_labels(n, c, 2);
   std::vector<T> y(usize(n * c));
-  for (auto _ : state) benchmark::DoNotOptimize(fl::softmax_with_loss_forward_labels(x.data(), n, c, t.data(), y.data()));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(fl::softmax_with_loss_forward_labels(x.data(), n, c, t.data(), y.data()));
   state.counters["bytes"] = per_second(static_cast<double>(n * c) * 2 * sizeof(T) + static_cast<double>(n) * 8);
 }
 
@@ -214,10 +223,11 @@ template <class T>
 void BM_SoftmaxWithLossForwardOneHot(benchmark::State& state) {
   if (!setup(state, 2)) return;
   const Index n = state.range(0), c = state.range(1);
-  const auto x = normal<T>(n * c, 3.0, 1);
+  const auto x = normal<T>(n * c, 1.0, 1);
   const auto t = one_hot<T>(random_labels(n, c, 2), c);
   std::vector<T> y(usize(n * c));
-  for (auto _ : state) benchmark::DoNotOptimize(fl::softmax_with_loss_forward_probs(x.data(), n, c, t.data(), y.data()));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(fl::softmax_with_loss_forward_probs(x.data(), n, c, t.data(), y.data()));
   state.counters["bytes"] = per_second(static_cast<double>(n * c) * 3 * sizeof(T));
 }
 
@@ -226,7 +236,7 @@ template <class T>
 void BM_SoftmaxWithLossBackwardLabels(benchmark::State& state) {
   if (!setup(state, 2)) return;
   const Index n = state.range(0), c = state.range(1);
-  const auto x = normal<T>(n * c, 3.0, 1);
+  const auto x = normal<T>(n * c, 1.0, 1);
   const auto t = random_labels(n, c, 2);
   std::vector<T> y(usize(n * c)), dx(usize(n * c));
   fl::softmax_with_loss_forward_labels(x.data(), n, c, t.data(), y.data());
@@ -243,7 +253,7 @@ template <class T>
 void BM_SoftmaxWithLossBackwardOneHot(benchmark::State& state) {
   if (!setup(state, 2)) return;
   const Index n = state.range(0), c = state.range(1);
-  const auto x = normal<T>(n * c, 3.0, 1);
+  const auto x = normal<T>(n * c, 1.0, 1);
   const auto t = one_hot<T>(random_labels(n, c, 2), c);
   std::vector<T> y(usize(n * c)), dx(usize(n * c));
   fl::softmax_with_loss_forward_probs(x.data(), n, c, t.data(), y.data());
@@ -254,6 +264,41 @@ void BM_SoftmaxWithLossBackwardOneHot(benchmark::State& state) {
   }
   state.counters["bytes"] = per_second(static_cast<double>(n * c) * 3 * sizeof(T));
 }
+
+#if FASTLAYERS_BENCH_X86
+constexpr int kChains = 12;  // independent FMA chains: more than FMA latency x FMA ports (4 x 2 on Zen 3)
+
+// `iters` rounds of kChains independent 8-lane float FMAs: 16 * kChains flops a round at the FMA peak.
+__attribute__((target("avx2,fma"))) float fma_chains(std::int64_t iters) {
+  __m256 acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(static_cast<float>(c));
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-6f);
+  for (std::int64_t i = 0; i < iters; ++i)
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], a, b);
+  __m256 sum = acc[0];
+  for (int c = 1; c < kChains; ++c) sum = _mm256_add_ps(sum, acc[c]);
+  return _mm_cvtss_f32(_mm256_castps256_ps128(sum));
+}
+
+// This machine's float FMA peak with `threads` threads (each runs the chains; the ceiling of Affine's
+// GFLOP/s, to set against the nominal 102 GFLOP/s a core of issue 3).
+void BM_FmaPeak(benchmark::State& state) {
+  if (!cpu_has_avx2_fma()) {
+    state.SkipWithError("CPU lacks AVX2/FMA");
+    return;
+  }
+  const int threads = static_cast<int>(state.range(0));
+  constexpr std::int64_t kIters = 1 << 16;
+  for (auto _ : state) {
+    float sink = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += fma_chains(kIters);
+    benchmark::DoNotOptimize(sink);
+  }
+  state.counters["flops"] = per_second(16.0 * kChains * kIters * threads);
+}
+BENCHMARK(BM_FmaPeak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+#endif
 
 #define FASTLAYERS_BENCH(fn, args)              \
   BENCHMARK_TEMPLATE(fn, float)->Apply(args);   \
