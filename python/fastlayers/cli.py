@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import __version__, isa
+
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam")
 INTERRUPTED = 130  # exit status after Ctrl-C (128 + SIGINT), with the results so far saved
 
@@ -265,6 +267,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fastlayers", description="Deep Learning from Scratch ch. 5, in C++.")
+    parser.add_argument("--version", action="version", version=f"fastlayers {__version__} ({isa} core)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train the book's TwoLayerNet (train_neuralnet.py)",

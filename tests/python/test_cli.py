@@ -124,3 +124,13 @@ def test_errors_are_reported_without_traceback(tmp_path):
     assert r.returncode == 2 and "missing.npz" in r.stderr
     r = run("train", "--optimizer", "rmsprop")
     assert r.returncode == 2 and "rmsprop" in r.stderr
+
+
+def test_version_names_the_package_version_and_core() -> None:
+    import subprocess
+    import sys
+
+    import fastlayers
+
+    run = subprocess.run([sys.executable, "-m", "fastlayers", "--version"], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == f"fastlayers {fastlayers.__version__} ({fastlayers.isa} core)"
