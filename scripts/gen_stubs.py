@@ -7,6 +7,7 @@ Usage: .venv/bin/python scripts/gen_stubs.py [--check]   (--check: fail if the f
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -17,10 +18,13 @@ TARGET = Path(__file__).resolve().parent.parent / "python" / "fastlayers" / "_co
 
 def generate() -> str:
     with tempfile.TemporaryDirectory() as out:
+        # Only the baseline build loaded, with its own names (see fastlayers/_core.py).
+        env = dict(os.environ, FASTLAYERS_ISA="baseline", FASTLAYERS_STUBGEN="1")
         subprocess.run(
             [sys.executable, "-m", "pybind11_stubgen", "fastlayers._core_baseline", "-o", out, "--numpy-array-use-type-var"],
             check=True,
             capture_output=True,
+            env=env,
         )
         text = (Path(out) / "fastlayers" / "_core_baseline.pyi").read_text()
     text = text.replace('"""\nfastlayers C++ core (baseline build)\n"""', '"""fastlayers C++ core: the build for this CPU (see fastlayers._core)."""')

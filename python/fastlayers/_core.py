@@ -60,11 +60,13 @@ _NetWorkspace = _impl._NetWorkspace
 _train_step = _impl._train_step
 _predict = _impl._predict
 
-for _cls in (Relu, Sigmoid, Affine, SoftmaxWithLoss, Optimizer, SGD, Momentum, AdaGrad, Adam):
-    _cls.__module__ = "fastlayers"
-for _fn in (softmax, cross_entropy_error, set_num_threads, get_num_threads):
-    try:
-        _fn.__module__ = "fastlayers"
-    except (AttributeError, TypeError):  # pragma: no cover - builtins may refuse
-        pass
-del _cls, _fn
+# The public names live in `fastlayers` (repr, pickling), whichever build is loaded. Not while
+# scripts/gen_stubs.py runs pybind11-stubgen, which must see the extension's own names.
+if not os.environ.get("FASTLAYERS_STUBGEN"):
+    for _cls in (Relu, Sigmoid, Affine, SoftmaxWithLoss, Optimizer, SGD, Momentum, AdaGrad, Adam):
+        _cls.__module__ = "fastlayers"
+    for _fn in (softmax, cross_entropy_error, set_num_threads, get_num_threads):
+        try:
+            _fn.__module__ = "fastlayers"
+        except (AttributeError, TypeError):  # pragma: no cover - builtins may refuse
+            pass
