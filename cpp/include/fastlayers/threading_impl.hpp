@@ -18,7 +18,10 @@ void parallel_for_chunks(int nt, Index n, Index align, F&& f) {
   {
     const Index t = omp_get_thread_num();
     const Index count = omp_get_num_threads();
-    const Index per = ((n / count + align - 1) / align) * align;
+    // Each share rounded to the nearest multiple of align (at least one): rounding up gave
+    // a 100-row batch 96 rows on one thread and 4 on the other.
+    const Index nearest = ((n / count + align / 2) / align) * align;
+    const Index per = nearest > align ? nearest : align;
     const Index begin = t * per < n ? t * per : n;
     const Index end = t == count - 1 ? n : (begin + per < n ? begin + per : n);
     if (begin < end) f(begin, end);
