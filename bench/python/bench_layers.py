@@ -182,7 +182,8 @@ class Case:
             n, d, m = self.dims
             return f"Affine {n}x{d}->{m}"
         if self.layer == "TwoLayerNet":
-            return f"TwoLayerNet step b{self.dims[0]}"
+            kind = "fused step" if self.passes == ("fused",) else "step"
+            return f"TwoLayerNet {kind} b{self.dims[0]}"
         return f"{self.layer} {'x'.join(map(str, self.dims))}"
 
     def work(self, pass_: str, itemsize: int) -> tuple[str, float] | None:
@@ -225,6 +226,7 @@ def all_cases(quick: bool) -> list[Case]:
         Case("Affine", (1, 1, 1), "overhead", OVERHEAD_PASSES),
         Case("SoftmaxWithLoss", (1, 1), "overhead", OVERHEAD_PASSES),
         Case("TwoLayerNet", (100,), "train", ("step",)),
+        Case("TwoLayerNet", (100,), "train", ("fused",)),
     ]
     if quick:
         keep = {("Affine", (100, 784, 50)), ("Relu", (100, 50)), ("SoftmaxWithLoss", (100, 10)),
@@ -337,10 +339,33 @@ def implementations(
             impls["torch"] = autograd_calls(F.cross_entropy, (tensor(x, True), tensor(t)), None)
             impls["torch_manual"] = layer_calls(tl.SoftmaxWithLoss(), (tensor(x), tensor(t)), ())
     else:  # TwoLayerNet: the step, and as check the parameters after one step from the same start
+        # "step": the book's TwoLayerNet over each library's layers (Python between layers, SGD in NumPy);
+        # "fused": fastlayers' own TwoLayerNet.train_step (forward, backward and SGD in one C++ call), the
+        # others as in "step".
         x = rng.random((case.dims[0], 784)).astype(dtype)
         t = one_hot(rng.integers(0, 10, case.dims[0]), 10, dtype)
+        pass_ = case.passes[0]
+
+        def fused() -> tuple[Any, Any, Any]:
+            start = book.TwoLayerNet(784, 50, 10, dtype=dtype).params
+            net = fl.TwoLayerNet(784, 50, 10, dtype=dtype)
+            for key, value in start.items():
+                net.params[key][...] = value
+            sgd = fl.SGD(lr=0.1)
+
+            class Stepper:  # the book's train_step signature over the fused call
+                params = net.params
+
+                def train_step(self, xs: Any, ts: Any) -> Any:
+                    return net.train_step(xs, ts, sgd)
+
+            return Stepper(), x, t
+
+        def per_layer() -> tuple[Any, Any, Any]:
+            return book.TwoLayerNet(784, 50, 10, layers=fl, dtype=dtype), x, t
+
         makers: dict[str, Callable[[], Any]] = {
-            "fastlayers": lambda: (book.TwoLayerNet(784, 50, 10, layers=fl, dtype=dtype), x, t),
+            "fastlayers": fused if pass_ == "fused" else per_layer,
             "numpy": lambda: (book.TwoLayerNet(784, 50, 10, dtype=dtype), x.copy(), t.copy()),
         }
         if torch is not None:
@@ -362,7 +387,7 @@ def implementations(
             if name not in names:
                 continue
             net, xs, ts = make()
-            impls[name] = {"step": partial(net.train_step, xs, ts), "check": partial(checked, make)}
+            impls[name] = {pass_: partial(net.train_step, xs, ts), "check": partial(checked, make)}
     return impls
 
 
@@ -579,7 +604,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in result["rows"] if r["pass"] in ("fwd+bwd", "step")]
+    rows = [r for r in result["rows"] if r["pass"] in ("fwd+bwd", "step", "fused")]
     threads = sorted({r["threads"] for r in rows})
     dtypes = sorted({r["dtype"] for r in rows})
     cases = list(dict.fromkeys(r["case"] for r in rows))
@@ -654,7 +679,7 @@ def run_parent(args: argparse.Namespace) -> None:
         row["agrees"] = agrees[(row["case"], row["dtype"])]
         analyse(row, limits[row["threads"]])
     order = {c.name: i for i, c in enumerate(all_cases(False))}
-    pass_order = {p: i for i, p in enumerate(OVERHEAD_PASSES + ("step",))}
+    pass_order = {p: i for i, p in enumerate(OVERHEAD_PASSES + ("step", "fused"))}
     rows.sort(key=lambda r: (order[r["case"]], pass_order[r["pass"]], r["dtype"], r["threads"]))
     result = {
         "meta": {

@@ -2,6 +2,9 @@
 #include "fastlayers/softmax.hpp"
 
 #include <Eigen/Core>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "exp.hpp"
@@ -37,6 +40,37 @@ double softmax_row(const T* x, Index c, T* y) {
   }
   RowMap<T>(y, c) *= T(1) / s;
   return static_cast<double>(m) + std::log(static_cast<double>(s));
+}
+
+// Whether p[0..n) are all +-0, with a vectorisable OR over the bits (no branch per element).
+template <class T>
+bool all_zero(const T* p, Index n) {
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  constexpr U kNoSign = ~U(0) >> 1;
+  U any = 0;
+  for (Index k = 0; k < n; ++k) {
+    U u;
+    std::memcpy(&u, p + k, sizeof u);
+    any |= u & kNoSign;
+  }
+  return any == 0;
+}
+
+// dot += sum_j t_j x_j and tsum += sum_j t_j over the j with t_j != 0, in index order, so a
+// -inf logit where t_j == 0 costs nothing. One-hot rows are mostly zero: runs of zeros are
+// skipped a vector at a time, and only the runs holding a target take the scalar loop.
+template <class T>
+void target_dot(const T* t, const T* x, Index c, double& dot, double& tsum) {
+  constexpr Index kRun = 32;
+  for (Index b = 0; b < c; b += kRun) {
+    const Index e = c - b < kRun ? c : b + kRun;
+    if (all_zero(t + b, e - b)) continue;
+    for (Index j = b; j < e; ++j)
+      if (t[j] != T(0)) {
+        dot += static_cast<double>(t[j]) * static_cast<double>(x[j]);
+        tsum += static_cast<double>(t[j]);
+      }
+  }
 }
 
 // Runs f(row) over rows, threaded by the total element count.
@@ -106,11 +140,7 @@ double softmax_with_loss_forward_probs(const T* x, Index n, Index c, const T* t,
     // Read the logits before y is written: x and y may be the same buffer.
     double dot = 0;  // sum_c t_c x_c  (terms with t_c == 0 skipped)
     double tsum = 0;
-    for (Index j = 0; j < c; ++j)
-      if (tr[j] != T(0)) {
-        dot += static_cast<double>(tr[j]) * static_cast<double>(xr[j]);
-        tsum += static_cast<double>(tr[j]);
-      }
+    target_dot(tr, xr, c, dot, tsum);
     const double lse = softmax_row(xr, c, y + i * c);
     return tsum == 0 ? 0.0 : lse * tsum - dot;
   });

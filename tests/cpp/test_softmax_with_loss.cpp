@@ -130,6 +130,28 @@ TYPED_TEST(SoftmaxWithLoss, ZeroTargetSkipsMinusInfinityLogit) {
   EXPECT_TRUE(all_equal(y, std::vector<T>{0, T(0.5), T(0.5)}));
 }
 
+TYPED_TEST(SoftmaxWithLoss, SparseTargetsAcrossSkippedRuns) {
+  using T = TypeParam;
+  // Targets at the edges of the 32-element runs the one-hot path skips, -0 elsewhere in some runs,
+  // and a -inf logit wherever the target is zero: only the targeted logits may enter the loss.
+  const Index c = 200;
+  const T inf = std::numeric_limits<T>::infinity();
+  std::vector<T> x(usize(c), -inf), t(usize(c), T(0));
+  t[40] = T(-0.0);
+  t[100] = T(-0.0);
+  const double tv[] = {0.125, 0.25, 0.125, 0.25, 0.25};
+  const Index at[] = {0, 31, 32, 63, c - 1};
+  for (int k = 0; k < 5; ++k) {
+    t[usize(at[k])] = static_cast<T>(tv[k]);
+    x[usize(at[k])] = static_cast<T>(k);
+  }
+  const double want = reference_loss(std::vector<T>(x), 1, c, t);
+  std::vector<T> y(usize(c));
+  const double got = softmax_with_loss_forward_probs(x.data(), 1, c, t.data(), y.data());
+  EXPECT_TRUE(std::isfinite(got));
+  EXPECT_NEAR(got, want, 16 * kEps<T> * (1 + want));
+}
+
 TYPED_TEST(SoftmaxWithLoss, LogitsOfTenThousandGiveFiniteLoss) {
   using T = TypeParam;
   // Row 0: x = (1e4, -1e4), t = 1: lse = 1e4 + log(1 + e^-2e4) = 1e4, loss = 1e4 - (-1e4) = 2e4
@@ -242,6 +264,15 @@ TYPED_TEST(SoftmaxWithLoss, FastPathMatchesReference) {
     EXPECT_NEAR(softmax_with_loss_forward_labels(x.data(), n, c, labels.data(), y.data()), want, tol * (1 + want));
     softmax_rows_reference(x.data(), n, c, y_ref.data());
     EXPECT_TRUE(all_close(y, y_ref, tol, 0));
+    // The same targets one-hot, and dense soft targets (every row's target loop runs in full).
+    std::vector<T> y_probs(x.size());
+    EXPECT_NEAR(softmax_with_loss_forward_probs(x.data(), n, c, onehot.data(), y_probs.data()), want,
+                tol * (1 + want));
+    EXPECT_TRUE(all_equal(y_probs, y));
+    std::vector<T> soft = uniform<T>(n * c, 0, 1, ++seed);
+    const double want_soft = reference_loss(x, n, c, soft);
+    EXPECT_NEAR(softmax_with_loss_forward_probs(x.data(), n, c, soft.data(), y_probs.data()), want_soft,
+                tol * (1 + want_soft) * static_cast<double>(c));
     // dx = (y - onehot) * scale, the same operations in T: exact.
     const T scale = T(2) / static_cast<T>(n);
     softmax_with_loss_backward_labels(y.data(), n, c, labels.data(), scale, dx.data());
