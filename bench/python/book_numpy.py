@@ -119,7 +119,9 @@ BOOK_LAYERS = SimpleNamespace(Affine=Affine, Relu=Relu, SoftmaxWithLoss=SoftmaxW
 
 class TwoLayerNet:
     """ch05/two_layer_net.py without numerical_gradient; ``layers`` supplies Affine, Relu and SoftmaxWithLoss,
-    ``asarray`` turns the initial NumPy parameters into the layers' array type (e.g. ``torch.from_numpy``)."""
+    ``asarray`` turns the initial NumPy parameters into the layers' array type (e.g. ``torch.from_numpy``).
+    The weights come from ``rng`` (``np.random`` itself: the global state, as the book's ``np.random.randn``;
+    by default a fixed ``default_rng(0)``, the same in every benchmark process)."""
 
     def __init__(
         self,
@@ -131,7 +133,7 @@ class TwoLayerNet:
         layers: ModuleType | SimpleNamespace = BOOK_LAYERS,
         dtype: Any = np.float64,
         asarray: Callable[[np.ndarray], Any] = np.asarray,
-        rng: np.random.Generator | None = None,
+        rng: Any = None,
     ):
         rng = rng if rng is not None else np.random.default_rng(0)
         self.params = {}
@@ -154,6 +156,14 @@ class TwoLayerNet:
     def loss(self, x, t):
         y = self.predict(x)
         return self.lastLayer.forward(y, t)
+
+    def accuracy(self, x, t):
+        y = self.predict(x)
+        y = np.argmax(y, axis=1)
+        if t.ndim != 1:
+            t = np.argmax(t, axis=1)
+        accuracy = np.sum(y == t) / float(x.shape[0])
+        return accuracy
 
     def gradient(self, x, t):
         self.loss(x, t)
