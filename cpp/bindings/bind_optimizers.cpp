@@ -72,7 +72,9 @@ void update(Optimizer& opt, py::handle params, py::handle grads, const std::stri
   py::object keys = params.attr("keys")();
   for (py::handle k : keys) {
     py::object key = py::reinterpret_borrow<py::object>(k);
-    if (!grads.attr("__contains__")(key).cast<bool>())
+    const int has = PySequence_Contains(grads.ptr(), key.ptr());  // `key in grads`, any truthy answer
+    if (has < 0) throw py::error_already_set();
+    if (has == 0)
       value_error(where + ": grads has no entry " + key_str(key) + ", expected one gradient for every key of params");
     items.push_back(UpdateItem{key, params[key], grads[key]});
   }
