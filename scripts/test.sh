@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Python suite (pytest) on the instruction-set build this CPU selects and
-# again on the baseline build, then the C++ suite (ctest). Run scripts/setup.sh once before; rerun it after changing C++ code.
+# again on the baseline build, the type check (mypy --strict) and lint (ruff), then the C++ suite
+# (ctest). Run scripts/setup.sh once before; rerun it after changing C++ code.
+# FASTLAYERS_CHECK_WHEEL=1 also runs scripts/check_wheel.sh (sdist and manylinux wheel, tested).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || { echo "no .venv: run scripts/setup.sh first" >&2; exit 2; }
@@ -13,6 +15,10 @@ if [ "$(.venv/bin/python -c 'import fastlayers; print(fastlayers.isa)')" != base
   printf '\n== Python tests on the baseline build (FASTLAYERS_ISA=baseline)\n'
   FASTLAYERS_ISA=baseline .venv/bin/python -m pytest -q "$@"
 fi
+
+printf '\n== Type check (mypy --strict) and lint (ruff check)\n'
+.venv/bin/python -m mypy
+.venv/bin/python -m ruff check python examples scripts
 
 printf '\n== C++ tests (ctest)\n'
 .venv/bin/cmake --build build/cpp -j 2 >/dev/null

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from . import datasets
+from . import datasets, typing
+from ._config import show_config
 from ._core import (
     SGD,
     AdaGrad,
@@ -49,5 +50,7 @@ __all__ = [
     "isa",
     "numerical_gradient",
     "set_num_threads",
+    "show_config",
     "softmax",
+    "typing",
 ]

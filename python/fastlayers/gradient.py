@@ -35,7 +35,7 @@ def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float =
     if not (np.isfinite(h) and h > 0):
         raise ValueError(f"numerical_gradient: h must be a finite number > 0, got {h!r}")
     grad = np.zeros(x.shape, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index", "refs_ok"], op_flags=[["readwrite"]])
+    it = np.nditer(x, flags=["multi_index", "refs_ok"], op_flags=["readwrite"])
     while not it.finished:
         idx = it.multi_index
         tmp = x[idx]
