@@ -9,9 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
 import fastlayers as fl
+import numpy as np
 from fastlayers import _config, _cpu
 
 

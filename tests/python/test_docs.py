@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import fastlayers as fl
 import numpy as np
 import pytest
-
-import fastlayers as fl
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,7 +79,6 @@ EXAMPLES = list(docstring_examples())
 
 @pytest.mark.parametrize("test", EXAMPLES, ids=[t.name for t in EXAMPLES])
 def test_docstring_examples_run(test, capsys):
-    np.random.seed(0)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     try:
         runner.run(test, out=sys.stdout.write)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import fastlayers as fl
 import numpy as np
 import pytest
-
-import fastlayers as fl
 from fastlayers import _core
 
 # More than any address space: 2**45 float64 is 256 TiB.

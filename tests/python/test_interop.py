@@ -10,10 +10,9 @@ import subprocess
 import sys
 import textwrap
 
+import fastlayers as fl
 import numpy as np
 import pytest
-
-import fastlayers as fl
 
 
 class ArrayWrapper:
@@ -88,7 +87,7 @@ def test_torch_tensor_inputs_and_weights_shared_with_numpy(rng):
     bt = torch.zeros(3, dtype=torch.float64)
     # Affine keeps references to W and b, so they must be ndarrays: a tensor is refused, its
     # .numpy() view (the same memory) is accepted and an in-place update of the tensor is seen.
-    with pytest.raises(TypeError, match="W must be a float32 or float64 numpy.ndarray"):
+    with pytest.raises(TypeError, match=r"W must be a float32 or float64 numpy\.ndarray"):
         fl.Affine(Wt, bt.numpy())
     aff = fl.Affine(Wt.numpy(), bt.numpy())
     x = torch.from_numpy(rng.standard_normal((2, 4)))
@@ -150,9 +149,8 @@ def test_threadpoolctl_sees_and_limits_the_openmp_pool():
         assert {p["filepath"] for p in r["pools"]} & loaded, (r["pools"], loaded)
         ldd = subprocess.run(["ldd", r["core"]], capture_output=True, text=True)
         if ldd.returncode == 0:
-            linked = [
-                line.split("=>")[-1].split()[0] for line in ldd.stdout.splitlines() if "gomp" in line or "libomp" in line
-            ]
+            omp = [line for line in ldd.stdout.splitlines() if "gomp" in line or "libomp" in line]
+            linked = [line.split("=>")[-1].split()[0] for line in omp]
             assert linked, ldd.stdout
             real = {os.path.realpath(p["filepath"]) for p in r["pools"]}
             assert {os.path.realpath(p) for p in linked} & real, (linked, r["pools"])
