@@ -46,10 +46,15 @@ def signature(qualname: str, obj: Any, stubs: dict[str, str]) -> str:
         return stubs[qualname]
     if isinstance(obj, property):
         obj = obj.fget
+    if isinstance(obj, (classmethod, staticmethod)):
+        obj = obj.__func__
     try:
-        return str(inspect.signature(obj))
+        text = str(inspect.signature(obj))
     except (TypeError, ValueError):
         return "(...)"
+    # the Python modules' annotations are strings (from __future__ import annotations): unquote them
+    text = re.sub(r"<class '([\w.]+)'>", r"\1", text)
+    return re.sub(r"(: |-> )'([^']*)'", r"\1\2", text)
 
 
 def section(level: str, title: str, doc: str | None) -> list[str]:
@@ -65,18 +70,21 @@ def section(level: str, title: str, doc: str | None) -> list[str]:
     return lines
 
 
-def members(cls: type) -> list[tuple[str, Any, str]]:
-    """(name, object, defining class) of the public methods and properties of cls and its fastlayers bases."""
-    seen: dict[str, tuple[str, Any, str]] = {}
-    for klass in reversed(cls.__mro__):
-        if klass.__module__.split(".")[0] != "fastlayers":
+def members(cls: type) -> list[tuple[str, Any]]:
+    """The public methods and properties cls defines (inherited ones are under their base's heading)."""
+    out = []
+    for name, value in vars(cls).items():
+        if name.startswith("_") and name != "__init__":
             continue
-        for name, value in vars(klass).items():
-            if name.startswith("_") and name != "__init__":
-                continue
-            if callable(value) or isinstance(value, property) or type(value).__name__ == "property":
-                seen[name] = (name, value, klass.__name__)
-    return list(seen.values())
+        if callable(value) or isinstance(value, (property, classmethod, staticmethod)):
+            out.append((name, value))
+    return out
+
+
+# The order of the reference: layers, functions, networks, optimizers, settings; then the rest of __all__.
+ORDER = ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "softmax", "cross_entropy_error", "Sequential",
+         "TwoLayerNet", "numerical_gradient", "Optimizer", "SGD", "Momentum", "AdaGrad", "Adam",
+         "set_num_threads", "get_num_threads", "isa", "show_config", "__version__", "datasets", "typing"]
 
 
 def render() -> str:
@@ -93,7 +101,7 @@ def render() -> str:
         "`fastlayers.typing.FloatArray`.",
         "",
     ]
-    for name in fl.__all__:
+    for name in [n for n in ORDER if n in fl.__all__] + [n for n in fl.__all__ if n not in ORDER]:
         obj = getattr(fl, name)
         if name == "__version__":
             lines += ["## `fl.__version__`", "", f"The version string, `{fl.__version__!r}` in this build.", ""]
@@ -115,16 +123,17 @@ def render() -> str:
             bases = [b.__name__ for b in obj.__bases__ if b.__module__.split(".")[0] == "fastlayers"]
             title = f"class `fl.{name}`" + (f" ({', '.join(bases)})" if bases else "")
             lines += section("##", title, obj.__doc__)
-            for mname, member, owner in members(obj):
+            for mname, member in members(obj):
                 qual = f"{name}.{mname}"
                 if mname == "__init__":
                     args = signature(qual, member, stubs).replace("(self, ", "(").replace("(self)", "()")
-                    args = args.removesuffix(" -> None")
-                    lines += [f"### `fl.{name}{args}`", ""]
+                    if "*args" not in args:  # a C++ base class that Python does not construct
+                        lines += [f"### `fl.{name}{args.removesuffix(' -> None')}`", ""]
                     continue
                 kind = "property " if isinstance(member, property) or type(member).__name__ == "property" else ""
                 doc = member.__doc__ if not kind else (member.__doc__ or "")
-                lines += section("###", f"{kind}`{qual}{signature(f'{owner}.{mname}', member, stubs)}`", doc)
+                prefix = "classmethod " if isinstance(member, classmethod) else kind
+                lines += section("###", f"{prefix}`{qual}{signature(qual, member, stubs)}`", doc)
             continue
         lines += section("##", f"`fl.{name}{signature(name, obj, stubs)}`", obj.__doc__)
     return "\n".join(lines).rstrip() + "\n"

@@ -12,6 +12,7 @@ from . import _core, _cpu
 
 # _OPENMP (yyyymm of the specification) -> OpenMP version.
 _OPENMP_VERSIONS = {
+    200203: "2.0",  # MSVC
     200505: "2.5",
     200805: "3.0",
     201107: "3.1",
