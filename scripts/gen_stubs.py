@@ -60,6 +60,7 @@ TYPES: dict[tuple[str, str], dict[str, str]] = {
     ("", "softmax"): {"x": ARRAY_IN, "return": FLOAT_ARRAY},
     ("", "cross_entropy_error"): {"y": ARRAY_IN, "t": ARRAY_IN},
     ("", "_build_info"): {"return": "dict[str, typing.Any]"},
+    ("", "_predict"): {"return": FLOAT_ARRAY},
     ("_NetWorkspace", "grads"): {"return": f"list[{FLOAT_ARRAY}]"},
     ("", "cpu_features"): {"return": "dict[str, bool]"},
     ("", "build_info"): {"return": "dict[str, typing.Any]"},

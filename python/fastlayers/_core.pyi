@@ -403,7 +403,7 @@ def _build_info() -> dict[str, typing.Any]:
     """
     {'isa', 'eigen_version', 'openmp'} of this build (see fastlayers.show_config).
     """
-def _predict(layers: typing.Any, x: typing.Any, workspace: _NetWorkspace) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+def _predict(layers: typing.Any, x: typing.Any, workspace: _NetWorkspace) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
     """
     Fused forward pass of a layer list; returns the scores (N, C).
     """
