@@ -82,9 +82,29 @@ def members(cls: type) -> list[tuple[str, Any]]:
 
 
 # The order of the reference: layers, functions, networks, optimizers, settings; then the rest of __all__.
-ORDER = ["Relu", "Sigmoid", "Affine", "SoftmaxWithLoss", "softmax", "cross_entropy_error", "Sequential",
-         "TwoLayerNet", "numerical_gradient", "Optimizer", "SGD", "Momentum", "AdaGrad", "Adam",
-         "set_num_threads", "get_num_threads", "isa", "show_config", "__version__", "datasets", "typing"]
+ORDER = [
+    "Relu",
+    "Sigmoid",
+    "Affine",
+    "SoftmaxWithLoss",
+    "softmax",
+    "cross_entropy_error",
+    "Sequential",
+    "TwoLayerNet",
+    "numerical_gradient",
+    "Optimizer",
+    "SGD",
+    "Momentum",
+    "AdaGrad",
+    "Adam",
+    "set_num_threads",
+    "get_num_threads",
+    "isa",
+    "show_config",
+    "__version__",
+    "datasets",
+    "typing",
+]
 
 
 def render() -> str:

@@ -140,8 +140,7 @@ def stubgen(module: str) -> str:
         # Only the baseline build loaded, with its own names (see fastlayers/_core.py).
         env = dict(os.environ, FASTLAYERS_ISA="baseline", FASTLAYERS_STUBGEN="1")
         subprocess.run(
-            [sys.executable, "-m", "pybind11_stubgen", f"fastlayers.{module}", "-o", out,
-             "--numpy-array-use-type-var"],
+            [sys.executable, "-m", "pybind11_stubgen", f"fastlayers.{module}", "-o", out, "--numpy-array-use-type-var"],
             check=True,
             capture_output=True,
             env=env,
