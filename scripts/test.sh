@@ -2,7 +2,8 @@
 # Runs every test: the Python suite (pytest) on the instruction-set build this CPU selects and
 # again on the baseline build, the type check (mypy --strict) and lint (ruff), then the C++ suite
 # (ctest). Run scripts/setup.sh once before; rerun it after changing C++ code.
-# FASTLAYERS_CHECK_WHEEL=1 also runs scripts/check_wheel.sh (sdist and manylinux wheel, tested).
+# Under CI (CI set) it also runs scripts/check_wheel.sh: the sdist and the manylinux wheel built,
+# installed without a compiler and tested; FASTLAYERS_CHECK_WHEEL=1/0 forces it on/off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || { echo "no .venv: run scripts/setup.sh first" >&2; exit 2; }
@@ -23,3 +24,8 @@ printf '\n== Type check (mypy --strict) and lint (ruff check)\n'
 printf '\n== C++ tests (ctest)\n'
 .venv/bin/cmake --build build/cpp -j 2 >/dev/null
 .venv/bin/ctest --test-dir build/cpp --output-on-failure
+
+if [ "${FASTLAYERS_CHECK_WHEEL:-${CI:+1}}" = 1 ]; then
+  printf '\n== Packaging (scripts/check_wheel.sh)\n'
+  bash scripts/check_wheel.sh
+fi
