@@ -121,7 +121,7 @@ def render() -> str:
         "`fastlayers.typing.FloatArray`.",
         "",
     ]
-    for name in [n for n in ORDER if n in fl.__all__] + [n for n in fl.__all__ if n not in ORDER]:
+    for name in [n for n in ORDER if hasattr(fl, n)] + [n for n in fl.__all__ if n not in ORDER]:
         obj = getattr(fl, name)
         if name == "__version__":
             lines += ["## `fl.__version__`", "", f"The version string, `{fl.__version__!r}` in this build.", ""]

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from . import datasets, typing
+from . import datasets
+from . import typing as typing  # public submodule, kept out of __all__
 from ._config import show_config
 from ._core import (
     SGD,
@@ -52,5 +53,5 @@ __all__ = [
     "set_num_threads",
     "show_config",
     "softmax",
-    "typing",
 ]
+# fastlayers.typing is imported but not in __all__: `from fastlayers import *` must not shadow typing.

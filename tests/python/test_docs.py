@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def public_objects():
     """(qualified name, object) of everything fastlayers exports, with the methods and properties of its
     classes (those fastlayers defines) and the public functions of its submodules."""
-    for name in fl.__all__:
+    for name in [*fl.__all__, "typing"]:  # typing: a public submodule, not in __all__
         obj = getattr(fl, name)
         if isinstance(obj, str):
             continue
