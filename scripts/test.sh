@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the Python suite (pytest) on the instruction-set build this CPU selects and
-# again on the baseline build, then the C++ suite (ctest). Run scripts/setup.sh once before; rerun it after changing C++ code.
+# again on the baseline build, the type check (mypy --strict) and lint (ruff), then the C++ suite
+# (ctest). Run scripts/setup.sh once before; rerun it after changing C++ code.
+# Under CI (CI set) it also runs scripts/check_wheel.sh: the sdist and the manylinux wheel built,
+# installed without a compiler and tested; FASTLAYERS_CHECK_WHEEL=1/0 forces it on/off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || { echo "no .venv: run scripts/setup.sh first" >&2; exit 2; }
@@ -14,6 +17,15 @@ if [ "$(.venv/bin/python -c 'import fastlayers; print(fastlayers.isa)')" != base
   FASTLAYERS_ISA=baseline .venv/bin/python -m pytest -q "$@"
 fi
 
+printf '\n== Type check (mypy --strict) and lint (ruff check)\n'
+.venv/bin/python -m mypy
+.venv/bin/python -m ruff check python examples scripts
+
 printf '\n== C++ tests (ctest)\n'
 .venv/bin/cmake --build build/cpp -j 2 >/dev/null
 .venv/bin/ctest --test-dir build/cpp --output-on-failure
+
+if [ "${FASTLAYERS_CHECK_WHEEL:-${CI:+1}}" = 1 ]; then
+  printf '\n== Packaging (scripts/check_wheel.sh)\n'
+  bash scripts/check_wheel.sh
+fi

@@ -30,6 +30,9 @@ py::array as_numeric(py::handle obj, const char* name) {
                                        nullptr);
     if (r == nullptr) {
       py::error_already_set err;
+      // Not an array: TypeError naming the argument. Anything else (MemoryError, KeyboardInterrupt,
+      // an exception of the object's own __array__) goes through as it is.
+      if (!err.matches(PyExc_TypeError) && !err.matches(PyExc_ValueError)) throw err;
       type_error(std::string(name) + " must be an array of real numbers, got " +
                  std::string(py::str(py::type::handle_of(obj).attr("__name__"))) + " (" + err.what() + ")");
     }

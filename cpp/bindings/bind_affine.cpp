@@ -174,10 +174,30 @@ array([[4.5, 5.5]])
              return a;
            }),
            py::arg("W"), py::arg("b"))
-      .def("forward", &affine_forward, py::arg("x"),
-           "x (N, ...) flattened to (N, D); returns x @ W + b of shape (N, M).")
-      .def("backward", &affine_backward, py::arg("dout"),
-           "dout (N, M); sets dW = x.T @ dout and db = dout.sum(0); returns dx = dout @ W.T in x's shape.")
+      .def("forward", &affine_forward, py::arg("x"), R"doc(
+out = x @ W + b, with x (N, ...) flattened to (N, D) like x.reshape(N, -1). Keeps that x.
+
+x: (N, D) or (N, ...) with D elements per row; W: (D, M); b: (M,); out: (N, M), in the dtype
+np.result_type(x, W, b) (float32 or float64).
+
+>>> layer = Affine(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5]))
+>>> layer.forward(np.array([[1.0, 0.0], [0.0, 1.0]]))
+array([[1.5, 1.5],
+       [3.5, 3.5]])
+)doc")
+      .def("backward", &affine_backward, py::arg("dout"), R"doc(
+dx = dout @ W.T (returned, in the forward x's original shape); dW = x.T @ dout; db = dout.sum(axis=0).
+
+dout: (N, M); dx: (N, D) reshaped to the forward x's shape; dW: (D, M); db: (M,).
+
+>>> layer = Affine(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5]))
+>>> out = layer.forward(np.array([[1.0, 1.0]]))
+>>> layer.backward(np.array([[1.0, 0.0]]))
+array([[1., 3.]])
+>>> layer.dW, layer.db
+(array([[1., 0.],
+       [1., 0.]]), array([1., 0.]))
+)doc")
       .def_property(
           "W", [](const Affine& self) { return self.W; }, &set_W, "The caller's weight array (D, M), by reference.")
       .def_property(

@@ -57,21 +57,36 @@ double cross_entropy_error(py::handle y_in, py::handle t_in) {
 
 void bind_functions(py::module_& m) {
   m.def("softmax", &softmax, py::arg("x"), R"doc(
-softmax along the last axis of x (1-D, 2-D or N-D), max-subtracted so it never overflows.
+y = exp(x - max(x)) / sum(exp(x - max(x))) along the last axis, so it never overflows.
+
+x: any shape with at least one axis (N, C), (C,), (..., C); y: x's shape.
 
 >>> softmax(np.array([0.3, 2.9, 4.0]))
 array([0.01821127, 0.24519181, 0.73659691])
 )doc");
   m.def("cross_entropy_error", &cross_entropy_error, py::arg("y"), py::arg("t"), R"doc(
 The book's cross_entropy_error: y probabilities (N, C) or (C,); t one-hot of y's shape (its
-argmax is the label) or integer labels. Returns -sum(log(y[i, t_i] + 1e-7)) / N as a float.
+argmax is the label) or integer labels (N,) (a scalar for one sample).
+Returns -sum(log(y[i, t_i] + 1e-7)) / N as a float.
 
 >>> cross_entropy_error(np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]), 2)
 0.510825457099338
 )doc");
-  m.def("set_num_threads", &fastlayers::set_num_threads, py::arg("n"),
-        "Threads fastlayers kernels may use; n <= 0 restores the default (OMP_NUM_THREADS or the core count).");
-  m.def("get_num_threads", &fastlayers::get_num_threads, "Threads fastlayers kernels may use.");
+  m.def("set_num_threads", &fastlayers::set_num_threads, py::arg("n"), R"doc(
+Sets the threads fastlayers kernels may use; n <= 0 restores the default (OpenMP's: OMP_NUM_THREADS,
+the core count, or what threadpoolctl.threadpool_limits sets). A count set here is not changed by
+threadpoolctl. Results do not depend on the count.
+
+>>> set_num_threads(1); get_num_threads()
+1
+>>> set_num_threads(0)   # back to OpenMP's default
+)doc");
+  m.def("get_num_threads", &fastlayers::get_num_threads, R"doc(
+The threads fastlayers kernels may use (>= 1): the set_num_threads count, else OpenMP's default.
+
+>>> get_num_threads() >= 1
+True
+)doc");
 }
 
 }  // namespace fastlayers::bind

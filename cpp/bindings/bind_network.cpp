@@ -34,10 +34,14 @@ struct LayerSpec {
 std::vector<LayerSpec> read_layers(py::handle layers, const std::string& where) {
   std::vector<LayerSpec> out;
   for (py::handle item : layers) {
+    if (!py::isinstance<py::tuple>(item) || py::len(item) < 1)
+      type_error(where + ": each layer must be a tuple (kind, ...), got " +
+                 std::string(py::repr(py::type::handle_of(item))));
     auto t = py::reinterpret_borrow<py::tuple>(item);
     const std::string kind = py::str(t[0]);
     LayerSpec s;
     if (kind == "affine") {
+      if (t.size() != 5) value_error(where + ": an affine layer is (\"affine\", W, b, W_key, b_key)");
       s.kind = NetLayerKind::affine;
       for (int j : {1, 2}) {
         if (!py::isinstance<py::array>(t[static_cast<std::size_t>(j)]))

@@ -72,7 +72,9 @@ void update(Optimizer& opt, py::handle params, py::handle grads, const std::stri
   py::object keys = params.attr("keys")();
   for (py::handle k : keys) {
     py::object key = py::reinterpret_borrow<py::object>(k);
-    if (!grads.attr("__contains__")(key).cast<bool>())
+    const int has = PySequence_Contains(grads.ptr(), key.ptr());  // `key in grads`, any truthy answer
+    if (has < 0) throw py::error_already_set();
+    if (has == 0)
       value_error(where + ": grads has no entry " + key_str(key) + ", expected one gradient for every key of params");
     items.push_back(UpdateItem{key, params[key], grads[key]});
   }
@@ -219,6 +221,11 @@ Updates every params[key] in place from grads[key], in C++ (the GIL is released)
 
 params: dict of writable float32/float64 ndarrays; grads: a dict with the same keys, each of
 the same shape and dtype as its parameter. Errors name the key; nothing is updated on error.
+The rule is the subclass's (SGD: params[key] -= lr * grads[key]).
+
+>>> params = {"W": np.array([1.0, 2.0])}
+>>> SGD(lr=0.5).update(params, {"W": np.array([1.0, 1.0])}); params["W"]
+array([0.5, 1.5])
 )doc");
 
   auto sgd = py::class_<SGD, Optimizer>(m, "SGD", py::module_local(), R"doc(
@@ -241,6 +248,10 @@ array([0.9, 0.9])
   auto mom = py::class_<Momentum, Optimizer>(m, "Momentum", py::module_local(), R"doc(
 Momentum SGD (the book): v = momentum * v - lr * grads[key]; params[key] += v.
 `v` is None before the first update, then a dict of arrays like params.
+
+>>> opt = Momentum(lr=0.1, momentum=0.9); params = {"W": np.zeros(2)}
+>>> opt.update(params, {"W": np.ones(2)}); opt.update(params, {"W": np.ones(2)}); params["W"]
+array([-0.29, -0.29])
 )doc");
   mom.def(py::init([](double lr, double momentum) {
             check_rate(lr, "lr", "Momentum", false);
@@ -257,7 +268,8 @@ Momentum SGD (the book): v = momentum * v - lr * grads[key]; params[key] += v.
           [](Momentum& s, double v) {
             check_rate(v, "momentum", "Momentum", true);
             s.cfg.momentum = v;
-          })
+          },
+          "Momentum factor in [0, 1) (may be changed between updates).")
       .def_property(
           "v", [](const Momentum& s) { return state_or_none(s.s1); }, [](Momentum& s, py::object v) { s.s1 = v; },
           "Velocity per key (dict), or None before the first update.")
@@ -270,6 +282,10 @@ Momentum SGD (the book): v = momentum * v - lr * grads[key]; params[key] += v.
   auto ada = py::class_<AdaGrad, Optimizer>(m, "AdaGrad", py::module_local(), R"doc(
 AdaGrad (the book): h += grads[key]**2; params[key] -= lr * grads[key] / (sqrt(h) + 1e-7).
 `h` is None before the first update, then a dict of arrays like params.
+
+>>> opt = AdaGrad(lr=0.1); params = {"W": np.zeros(2)}
+>>> opt.update(params, {"W": np.array([2.0, -2.0])}); params["W"]
+array([-0.1,  0.1])
 )doc");
   ada.def(py::init([](double lr) {
             check_rate(lr, "lr", "AdaGrad", false);
@@ -290,6 +306,10 @@ AdaGrad (the book): h += grads[key]**2; params[key] -= lr * grads[key] / (sqrt(h
 Adam in the book's form: iter += 1; lr_t = lr * sqrt(1 - beta2**iter) / (1 - beta1**iter);
 m += (1 - beta1) * (g - m); v += (1 - beta2) * (g**2 - v); params[key] -= lr_t * m / (sqrt(v) + 1e-7).
 `m` and `v` are None before the first update, then dicts of arrays like params.
+
+>>> opt = Adam(lr=0.1); params = {"W": np.zeros(2)}
+>>> opt.update(params, {"W": np.array([3.0, -3.0])}); params["W"].round(6), opt.iter
+(array([-0.1,  0.1]), 1)
 )doc");
   adam.def(py::init([](double lr, double beta1, double beta2) {
              check_rate(lr, "lr", "Adam", false);
@@ -308,13 +328,15 @@ m += (1 - beta1) * (g - m); v += (1 - beta2) * (g**2 - v); params[key] -= lr_t *
           [](Adam& s, double v) {
             check_rate(v, "beta1", "Adam", true);
             s.cfg.beta1 = v;
-          })
+          },
+          "Decay rate of the first moment m, in [0, 1).")
       .def_property(
           "beta2", [](const Adam& s) { return s.cfg.beta2; },
           [](Adam& s, double v) {
             check_rate(v, "beta2", "Adam", true);
             s.cfg.beta2 = v;
-          })
+          },
+          "Decay rate of the second moment v, in [0, 1).")
       .def_property(
           "iter", [](const Adam& s) { return s.iter; },
           [](Adam& s, long long v) {

@@ -68,9 +68,23 @@ array([[1., 0.],
        [0., 3.]])
 )doc")
       .def(py::init<>())
-      .def("forward", &relu_forward, py::arg("x"), "mask = (x <= 0); out = x with masked entries 0. Returns out.")
-      .def("backward", &relu_backward, py::arg("dout"),
-           "dx = dout with the entries where x <= 0 set to 0. dout must have x's shape.")
+      .def("forward", &relu_forward, py::arg("x"), R"doc(
+mask = (x <= 0); out = x with the masked entries set to 0. Returns out.
+
+x: any shape; out: x's shape (float32 for float32 input, else float64). x is not modified.
+
+>>> Relu().forward(np.array([-1.0, 0.0, 2.0]))
+array([0., 0., 2.])
+)doc")
+      .def("backward", &relu_backward, py::arg("dout"), R"doc(
+dx = dout with the entries where the forward's x <= 0 set to 0 (gradient 0 at x == 0).
+
+dout: the forward's x shape; dx: the same shape. dout is not modified.
+
+>>> relu = Relu(); out = relu.forward(np.array([-1.0, 0.0, 2.0]))
+>>> relu.backward(np.array([5.0, 5.0, 5.0]))
+array([0., 0., 5.])
+)doc")
       .def_property_readonly(
           "mask", [](const Relu& self) { return self.mask; },
           "Bool ndarray (x <= 0) from the last forward, or None before it.")

@@ -59,8 +59,23 @@ backward(dout): dx = dout * (1 - out) * out.
 array([0.5, 1. , 0. ])
 )doc")
       .def(py::init<>())
-      .def("forward", &sigmoid_forward, py::arg("x"), "out = 1 / (1 + exp(-x)), overflow-free. Returns out.")
-      .def("backward", &sigmoid_backward, py::arg("dout"), "dx = dout * (1 - out) * out. dout must have out's shape.")
+      .def("forward", &sigmoid_forward, py::arg("x"), R"doc(
+out = 1 / (1 + exp(-x)), computed without overflow. Keeps and returns out.
+
+x: any shape; out: x's shape (float32 for float32 input, else float64).
+
+>>> Sigmoid().forward(np.array([[0.0, 2.0]]))
+array([[0.5       , 0.88079708]])
+)doc")
+      .def("backward", &sigmoid_backward, py::arg("dout"), R"doc(
+dx = dout * (1 - out) * out, with out from the last forward.
+
+dout: out's shape; dx: the same shape.
+
+>>> sig = Sigmoid(); out = sig.forward(np.array([0.0]))
+>>> sig.backward(np.array([1.0]))
+array([0.25])
+)doc")
       .def_property_readonly(
           "out", [](const Sigmoid& self) { return self.out; },
           "The array the last forward returned, or None before it.")

@@ -99,9 +99,25 @@ backward(dout=1.0): returns dx = (y - t_onehot) * dout / N, of x's shape.
 array([[ 0.3, -0.8,  0.5]])
 )doc")
       .def(py::init<>())
-      .def("forward", &swl_forward, py::arg("x"), py::arg("t"),
-           "y = softmax(x); returns the mean cross-entropy of y against t (one-hot or labels).")
-      .def("backward", &swl_backward, py::arg("dout") = 1.0, "Returns dx = (y - t_onehot) * dout / N.")
+      .def("forward", &swl_forward, py::arg("x"), py::arg("t"), R"doc(
+y = softmax(x); returns loss = -sum(t * log y) / N, the mean cross-entropy (from the logits).
+
+x: logits (N, C) or (C,); t: one-hot or probabilities of x's shape, or integer labels (N,)
+(a scalar for one sample). Returns a float; keeps y (x's shape), t and loss.
+
+>>> swl = SoftmaxWithLoss()
+>>> round(swl.forward(np.array([[0.0, 0.0]]), np.array([1])), 6)   # -log(1/2)
+0.693147
+)doc")
+      .def("backward", &swl_backward, py::arg("dout") = 1.0, R"doc(
+dx = (y - t_onehot) * dout / N, with y and t from the last forward.
+
+dout: a float (the gradient of the loss, 1.0 by default); dx: the forward x's shape.
+
+>>> swl = SoftmaxWithLoss(); loss = swl.forward(np.array([[0.0, 0.0]]), np.array([1]))
+>>> swl.backward()
+array([[ 0.5, -0.5]])
+)doc")
       .def_property_readonly(
           "loss", [](const SoftmaxWithLoss& self) { return self.loss; }, "The loss of the last forward, or None.")
       .def_property_readonly(

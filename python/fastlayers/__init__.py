@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 from . import datasets
+from . import typing as typing  # public submodule, kept out of __all__
+from ._config import show_config
 from ._core import (
     SGD,
     AdaGrad,
@@ -49,5 +51,7 @@ __all__ = [
     "isa",
     "numerical_gradient",
     "set_num_threads",
+    "show_config",
     "softmax",
 ]
+# fastlayers.typing is imported but not in __all__: `from fastlayers import *` must not shadow typing.

@@ -59,6 +59,7 @@ Adam = _impl.Adam
 _NetWorkspace = _impl._NetWorkspace
 _train_step = _impl._train_step
 _predict = _impl._predict
+_build_info = _impl._build_info
 
 # The public names live in `fastlayers` (repr, pickling), whichever build is loaded. Not while
 # scripts/gen_stubs.py runs pybind11-stubgen, which must see the extension's own names.

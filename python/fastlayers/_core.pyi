@@ -1,5 +1,6 @@
 """fastlayers C++ core: the build for this CPU (see fastlayers._core)."""
 from __future__ import annotations
+import numpy.typing
 import numpy
 import typing
 __all__: list[str] = ['AdaGrad', 'Adam', 'Affine', 'Momentum', 'Optimizer', 'Relu', 'SGD', 'Sigmoid', 'SoftmaxWithLoss', 'cross_entropy_error', 'get_num_threads', 'isa', 'set_num_threads', 'softmax']
@@ -22,16 +23,27 @@ class Relu:
         ...
     def __repr__(self) -> str:
         ...
-    def backward(self, dout: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
-        dx = dout with the entries where x <= 0 set to 0. dout must have x's shape.
+        dx = dout with the entries where the forward's x <= 0 set to 0 (gradient 0 at x == 0).
+        
+        dout: the forward's x shape; dx: the same shape. dout is not modified.
+        
+        >>> relu = Relu(); out = relu.forward(np.array([-1.0, 0.0, 2.0]))
+        >>> relu.backward(np.array([5.0, 5.0, 5.0]))
+        array([0., 0., 5.])
         """
-    def forward(self, x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    def forward(self, x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
-        mask = (x <= 0); out = x with masked entries 0. Returns out.
+        mask = (x <= 0); out = x with the masked entries set to 0. Returns out.
+        
+        x: any shape; out: x's shape (float32 for float32 input, else float64). x is not modified.
+        
+        >>> Relu().forward(np.array([-1.0, 0.0, 2.0]))
+        array([0., 0., 2.])
         """
     @property
-    def mask(self) -> typing.Any:
+    def mask(self) -> numpy.typing.NDArray[numpy.bool_] | None:
         """
         Bool ndarray (x <= 0) from the last forward, or None before it.
         """
@@ -50,16 +62,27 @@ class Sigmoid:
         ...
     def __repr__(self) -> str:
         ...
-    def backward(self, dout: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
-        dx = dout * (1 - out) * out. dout must have out's shape.
+        dx = dout * (1 - out) * out, with out from the last forward.
+        
+        dout: out's shape; dx: the same shape.
+        
+        >>> sig = Sigmoid(); out = sig.forward(np.array([0.0]))
+        >>> sig.backward(np.array([1.0]))
+        array([0.25])
         """
-    def forward(self, x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    def forward(self, x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
-        out = 1 / (1 + exp(-x)), overflow-free. Returns out.
+        out = 1 / (1 + exp(-x)), computed without overflow. Keeps and returns out.
+        
+        x: any shape; out: x's shape (float32 for float32 input, else float64).
+        
+        >>> Sigmoid().forward(np.array([[0.0, 2.0]]))
+        array([[0.5       , 0.88079708]])
         """
     @property
-    def out(self) -> typing.Any:
+    def out(self) -> numpy.typing.NDArray[numpy.float32 | numpy.float64] | None:
         """
         The array the last forward returned, or None before it.
         """
@@ -80,51 +103,69 @@ class Affine:
     >>> layer.forward(np.array([[1.0, 1.0]]))
     array([[4.5, 5.5]])
     """
-    def __init__(self, W: typing.Any, b: typing.Any) -> None:
+    def __init__(self, W: numpy.typing.NDArray[numpy.float32 | numpy.float64], b: numpy.typing.NDArray[numpy.float32 | numpy.float64]) -> None:
         ...
     def __repr__(self) -> str:
         ...
-    def backward(self, dout: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
-        dout (N, M); sets dW = x.T @ dout and db = dout.sum(0); returns dx = dout @ W.T in x's shape.
+        dx = dout @ W.T (returned, in the forward x's original shape); dW = x.T @ dout; db = dout.sum(axis=0).
+        
+        dout: (N, M); dx: (N, D) reshaped to the forward x's shape; dW: (D, M); db: (M,).
+        
+        >>> layer = Affine(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5]))
+        >>> out = layer.forward(np.array([[1.0, 1.0]]))
+        >>> layer.backward(np.array([[1.0, 0.0]]))
+        array([[1., 3.]])
+        >>> layer.dW, layer.db
+        (array([[1., 0.],
+               [1., 0.]]), array([1., 0.]))
         """
-    def forward(self, x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    def forward(self, x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
-        x (N, ...) flattened to (N, D); returns x @ W + b of shape (N, M).
+        out = x @ W + b, with x (N, ...) flattened to (N, D) like x.reshape(N, -1). Keeps that x.
+        
+        x: (N, D) or (N, ...) with D elements per row; W: (D, M); b: (M,); out: (N, M), in the dtype
+        np.result_type(x, W, b) (float32 or float64).
+        
+        >>> layer = Affine(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5]))
+        >>> layer.forward(np.array([[1.0, 0.0], [0.0, 1.0]]))
+        array([[1.5, 1.5],
+               [3.5, 3.5]])
         """
     @property
-    def W(self) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    def W(self) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         The caller's weight array (D, M), by reference.
         """
     @W.setter
-    def W(self, arg1: typing.Any) -> None:
+    def W(self, arg1: numpy.typing.NDArray[numpy.float32 | numpy.float64]) -> None:
         ...
     @property
-    def b(self) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    def b(self) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         The caller's bias array (M,), by reference.
         """
     @b.setter
-    def b(self, arg1: typing.Any) -> None:
+    def b(self, arg1: numpy.typing.NDArray[numpy.float32 | numpy.float64]) -> None:
         ...
     @property
-    def dW(self) -> typing.Any:
+    def dW(self) -> numpy.typing.NDArray[numpy.float32 | numpy.float64] | None:
         """
         Gradient of W from the last backward, or None.
         """
     @property
-    def db(self) -> typing.Any:
+    def db(self) -> numpy.typing.NDArray[numpy.float32 | numpy.float64] | None:
         """
         Gradient of b from the last backward, or None.
         """
     @property
-    def original_x_shape(self) -> typing.Any:
+    def original_x_shape(self) -> tuple[int, ...] | None:
         """
         The shape of the last forward's x, or None.
         """
     @property
-    def x(self) -> typing.Any:
+    def x(self) -> numpy.typing.NDArray[numpy.float32 | numpy.float64] | None:
         """
         The flattened (N, D) input of the last forward, or None.
         """
@@ -148,26 +189,39 @@ class SoftmaxWithLoss:
         ...
     def __repr__(self) -> str:
         ...
-    def backward(self, dout: typing.Any = 1.0) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    def backward(self, dout: float = 1.0) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
-        Returns dx = (y - t_onehot) * dout / N.
+        dx = (y - t_onehot) * dout / N, with y and t from the last forward.
+        
+        dout: a float (the gradient of the loss, 1.0 by default); dx: the forward x's shape.
+        
+        >>> swl = SoftmaxWithLoss(); loss = swl.forward(np.array([[0.0, 0.0]]), np.array([1]))
+        >>> swl.backward()
+        array([[ 0.5, -0.5]])
         """
-    def forward(self, x: typing.Any, t: typing.Any) -> float:
+    def forward(self, x: numpy.typing.ArrayLike, t: numpy.typing.ArrayLike) -> float:
         """
-        y = softmax(x); returns the mean cross-entropy of y against t (one-hot or labels).
+        y = softmax(x); returns loss = -sum(t * log y) / N, the mean cross-entropy (from the logits).
+        
+        x: logits (N, C) or (C,); t: one-hot or probabilities of x's shape, or integer labels (N,)
+        (a scalar for one sample). Returns a float; keeps y (x's shape), t and loss.
+        
+        >>> swl = SoftmaxWithLoss()
+        >>> round(swl.forward(np.array([[0.0, 0.0]]), np.array([1])), 6)   # -log(1/2)
+        0.693147
         """
     @property
-    def loss(self) -> typing.Any:
+    def loss(self) -> float | None:
         """
         The loss of the last forward, or None.
         """
     @property
-    def t(self) -> typing.Any:
+    def t(self) -> numpy.typing.NDArray[typing.Any] | None:
         """
         The targets of the last forward, or None.
         """
     @property
-    def y(self) -> typing.Any:
+    def y(self) -> numpy.typing.NDArray[numpy.float32 | numpy.float64] | None:
         """
         softmax(x) of the last forward, or None.
         """
@@ -175,12 +229,17 @@ class Optimizer:
     """
     Base class of the optimizers: update(params, grads) updates params in place.
     """
-    def update(self, params: typing.Any, grads: typing.Any) -> None:
+    def update(self, params: typing.Mapping[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]], grads: typing.Mapping[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]]) -> None:
         """
         Updates every params[key] in place from grads[key], in C++ (the GIL is released).
         
         params: dict of writable float32/float64 ndarrays; grads: a dict with the same keys, each of
         the same shape and dtype as its parameter. Errors name the key; nothing is updated on error.
+        The rule is the subclass's (SGD: params[key] -= lr * grads[key]).
+        
+        >>> params = {"W": np.array([1.0, 2.0])}
+        >>> SGD(lr=0.5).update(params, {"W": np.array([1.0, 1.0])}); params["W"]
+        array([0.5, 1.5])
         """
 class SGD(Optimizer):
     """
@@ -205,6 +264,10 @@ class Momentum(Optimizer):
     """
     Momentum SGD (the book): v = momentum * v - lr * grads[key]; params[key] += v.
     `v` is None before the first update, then a dict of arrays like params.
+    
+    >>> opt = Momentum(lr=0.1, momentum=0.9); params = {"W": np.zeros(2)}
+    >>> opt.update(params, {"W": np.ones(2)}); opt.update(params, {"W": np.ones(2)}); params["W"]
+    array([-0.29, -0.29])
     """
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.9) -> None:
         ...
@@ -220,34 +283,40 @@ class Momentum(Optimizer):
         ...
     @property
     def momentum(self) -> float:
-        ...
+        """
+        Momentum factor in [0, 1) (may be changed between updates).
+        """
     @momentum.setter
     def momentum(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
-    def v(self) -> typing.Any:
+    def v(self) -> dict[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]] | None:
         """
         Velocity per key (dict), or None before the first update.
         """
     @v.setter
-    def v(self, arg1: typing.Any) -> None:
+    def v(self, arg1: dict[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]] | None) -> None:
         ...
 class AdaGrad(Optimizer):
     """
     AdaGrad (the book): h += grads[key]**2; params[key] -= lr * grads[key] / (sqrt(h) + 1e-7).
     `h` is None before the first update, then a dict of arrays like params.
+    
+    >>> opt = AdaGrad(lr=0.1); params = {"W": np.zeros(2)}
+    >>> opt.update(params, {"W": np.array([2.0, -2.0])}); params["W"]
+    array([-0.1,  0.1])
     """
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
         ...
     def __repr__(self) -> str:
         ...
     @property
-    def h(self) -> typing.Any:
+    def h(self) -> dict[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]] | None:
         """
         Sum of squared gradients per key (dict), or None before the first update.
         """
     @h.setter
-    def h(self, arg1: typing.Any) -> None:
+    def h(self, arg1: dict[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]] | None) -> None:
         ...
     @property
     def lr(self) -> float:
@@ -262,6 +331,10 @@ class Adam(Optimizer):
     Adam in the book's form: iter += 1; lr_t = lr * sqrt(1 - beta2**iter) / (1 - beta1**iter);
     m += (1 - beta1) * (g - m); v += (1 - beta2) * (g**2 - v); params[key] -= lr_t * m / (sqrt(v) + 1e-7).
     `m` and `v` are None before the first update, then dicts of arrays like params.
+    
+    >>> opt = Adam(lr=0.1); params = {"W": np.zeros(2)}
+    >>> opt.update(params, {"W": np.array([3.0, -3.0])}); params["W"].round(6), opt.iter
+    (array([-0.1,  0.1]), 1)
     """
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.001, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999) -> None:
         ...
@@ -269,13 +342,17 @@ class Adam(Optimizer):
         ...
     @property
     def beta1(self) -> float:
-        ...
+        """
+        Decay rate of the first moment m, in [0, 1).
+        """
     @beta1.setter
     def beta1(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def beta2(self) -> float:
-        ...
+        """
+        Decay rate of the second moment v, in [0, 1).
+        """
     @beta2.setter
     def beta2(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
@@ -296,20 +373,20 @@ class Adam(Optimizer):
     def lr(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
-    def m(self) -> typing.Any:
+    def m(self) -> dict[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]] | None:
         """
         First moment per key (dict), or None before the first update.
         """
     @m.setter
-    def m(self, arg1: typing.Any) -> None:
+    def m(self, arg1: dict[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]] | None) -> None:
         ...
     @property
-    def v(self) -> typing.Any:
+    def v(self) -> dict[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]] | None:
         """
         Second moment per key (dict), or None before the first update.
         """
     @v.setter
-    def v(self, arg1: typing.Any) -> None:
+    def v(self, arg1: dict[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]] | None) -> None:
         ...
 class _NetWorkspace:
     """
@@ -318,11 +395,15 @@ class _NetWorkspace:
     def __init__(self) -> None:
         ...
     @property
-    def grads(self) -> list:
+    def grads(self) -> list[numpy.typing.NDArray[numpy.float32 | numpy.float64]]:
         """
         The gradients [dW1, db1, ...] of the last train_step (overwritten by the next).
         """
-def _predict(layers: typing.Any, x: typing.Any, workspace: _NetWorkspace) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+def _build_info() -> dict[str, typing.Any]:
+    """
+    {'isa', 'eigen_version', 'openmp'} of this build (see fastlayers.show_config).
+    """
+def _predict(layers: typing.Any, x: typing.Any, workspace: _NetWorkspace) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
     """
     Fused forward pass of a layer list; returns the scores (N, C).
     """
@@ -330,25 +411,37 @@ def _train_step(layers: typing.Any, x: typing.Any, t: typing.Any, optimizer: Opt
     """
     Fused forward, SoftmaxWithLoss, backward and optimizer update of a layer list; returns the loss.
     """
-def cross_entropy_error(y: typing.Any, t: typing.Any) -> float:
+def cross_entropy_error(y: numpy.typing.ArrayLike, t: numpy.typing.ArrayLike) -> float:
     """
     The book's cross_entropy_error: y probabilities (N, C) or (C,); t one-hot of y's shape (its
-    argmax is the label) or integer labels. Returns -sum(log(y[i, t_i] + 1e-7)) / N as a float.
+    argmax is the label) or integer labels (N,) (a scalar for one sample).
+    Returns -sum(log(y[i, t_i] + 1e-7)) / N as a float.
     
     >>> cross_entropy_error(np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]), 2)
     0.510825457099338
     """
 def get_num_threads() -> int:
     """
-    Threads fastlayers kernels may use.
+    The threads fastlayers kernels may use (>= 1): the set_num_threads count, else OpenMP's default.
+    
+    >>> get_num_threads() >= 1
+    True
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
-    Threads fastlayers kernels may use; n <= 0 restores the default (OMP_NUM_THREADS or the core count).
+    Sets the threads fastlayers kernels may use; n <= 0 restores the default (OpenMP's: OMP_NUM_THREADS,
+    the core count, or what threadpoolctl.threadpool_limits sets). A count set here is not changed by
+    threadpoolctl. Results do not depend on the count.
+    
+    >>> set_num_threads(1); get_num_threads()
+    1
+    >>> set_num_threads(0)   # back to OpenMP's default
     """
-def softmax(x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+def softmax(x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
     """
-    softmax along the last axis of x (1-D, 2-D or N-D), max-subtracted so it never overflows.
+    y = exp(x - max(x)) / sum(exp(x - max(x))) along the last axis, so it never overflows.
+    
+    x: any shape with at least one axis (N, C), (C,), (..., C); y: x's shape.
     
     >>> softmax(np.array([0.3, 2.9, 4.0]))
     array([0.01821127, 0.24519181, 0.73659691])

@@ -8,12 +8,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
 from . import __version__, isa
+from ._core import Optimizer
+from .datasets import Split
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam")
 INTERRUPTED = 130  # exit status after Ctrl-C (128 + SIGINT), with the results so far saved
@@ -23,11 +26,13 @@ class CLIError(Exception):
     """A user error: printed as ``fastlayers: error: ...`` with exit status 2."""
 
 
-def _default_mnist_dir() -> Optional[str]:
+def _default_mnist_dir() -> str | None:
     return os.environ.get("FASTLAYERS_MNIST_DIR")
 
 
-def load_data(name: str, mnist_dir: Optional[str], t10k_split: Optional[int], log: Any = print):
+def load_data(
+    name: str, mnist_dir: str | None, t10k_split: int | None, log: Callable[[str], object] = print
+) -> tuple[Split, str]:
     """((x_train, t_train), (x_test, t_test)) and a description, for --data digits|mnist."""
     from . import datasets
 
@@ -51,12 +56,15 @@ def load_data(name: str, mnist_dir: Optional[str], t10k_split: Optional[int], lo
     return data, what
 
 
-def make_optimizer(name: str, lr: float):
+def make_optimizer(name: str, lr: float) -> Optimizer:
     from . import _core
 
-    cls = {"sgd": _core.SGD, "momentum": _core.Momentum, "adagrad": _core.AdaGrad, "adam": _core.Adam}[name]
+    classes: dict[str, type[Optimizer]] = {
+        "sgd": _core.SGD, "momentum": _core.Momentum, "adagrad": _core.AdaGrad, "adam": _core.Adam
+    }
+    cls = classes[name]
     try:
-        return cls(lr=lr)
+        return cls(lr=lr)  # type: ignore[call-arg]  # every optimizer takes lr
     except ValueError as e:
         raise CLIError(f"--lr: {e}") from None
 
@@ -71,7 +79,7 @@ class _Progress:
         self.next_line = 0
         if enabled:
             try:
-                from tqdm import tqdm
+                from tqdm import tqdm  # type: ignore[import-untyped]
 
                 self.bar = tqdm(total=total, unit="it", dynamic_ncols=True, disable=None, mininterval=0.25)
             except ImportError:
@@ -94,7 +102,7 @@ class _Progress:
             self.bar.close()
 
 
-def plot_learning_curve(path: Path, losses: List[float], epochs: List[Dict[str, Any]], title: str) -> bool:
+def plot_learning_curve(path: Path, losses: list[float], epochs: list[dict[str, Any]], title: str) -> bool:
     """Loss per iteration and accuracy per epoch, as a PNG (matplotlib's headless Agg). False without matplotlib."""
     try:  # a Figure on the Agg canvas: headless, and no pyplot (no global state, a faster import)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -157,7 +165,8 @@ def train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
     log(
-        f"training TwoLayerNet({x_train.shape[1]}, {args.hidden}, 10) on {what}, {args.iters} iterations, batch {args.batch_size}, {args.optimizer} "
+        f"training TwoLayerNet({x_train.shape[1]}, {args.hidden}, 10) on {what}, {args.iters} iterations, "
+        f"batch {args.batch_size}, {args.optimizer} "
         f"lr {args.lr}, {dtype}, {fl.get_num_threads()} threads, {fl.isa} core"
     )
 
@@ -165,7 +174,7 @@ def train(args: argparse.Namespace) -> int:
 
     progress = _Progress(args.iters, enabled=not quiet and not args.no_progress)
 
-    def on_epoch(e: Dict[str, Any]) -> None:
+    def on_epoch(e: dict[str, Any]) -> None:
         if not quiet:
             progress.write(f"epoch {e['epoch']:4d}  iter {e['iter']:6d}  "
                            f"train acc {e['train_acc']:.4f}  test acc {e['test_acc']:.4f}")
@@ -249,7 +258,7 @@ def predict(args: argparse.Namespace) -> int:
         raise CLIError(f"the model takes {n_in} inputs but --data {args.data} images have {x_test.shape[1]} pixels")
     acc = net.accuracy(x_test.astype(net.dtype, copy=False), t_test)
     if args.json:
-        print(json.dumps({"data": args.data, "test_size": int(len(t_test)), "test_acc": acc}))
+        print(json.dumps({"data": args.data, "test_size": len(t_test), "test_acc": acc}))
     else:
         print(f"test accuracy {acc:.4f} on {len(t_test)} {args.data} images")
     return 0
@@ -301,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

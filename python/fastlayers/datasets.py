@@ -7,14 +7,14 @@ import gzip
 import os
 import zlib
 from pathlib import Path
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Union
 
 import numpy as np
 
 __all__ = ["DatasetError", "load_digits", "load_mnist", "read_idx"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-Split = Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]
+Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 MNIST_FILES = {
     "train_img": "train-images-idx3-ubyte.gz",
@@ -47,7 +47,7 @@ def _open_bytes(path: Path) -> bytes:
     return raw
 
 
-def read_idx(path: PathLike, expect_magic: Optional[int] = None) -> np.ndarray:
+def read_idx(path: PathLike, expect_magic: int | None = None) -> np.ndarray:
     """An IDX file of unsigned bytes (gzip or plain) as a uint8 array of the shape its header gives.
 
     Checks the magic number (0x0801 labels, 0x0803 images; ``expect_magic`` when given) and that the
@@ -78,14 +78,14 @@ def read_idx(path: PathLike, expect_magic: Optional[int] = None) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
 
 
-def _find(directory: Path, name: str) -> Optional[Path]:
+def _find(directory: Path, name: str) -> Path | None:
     for candidate in (directory / name, directory / name[: -len(".gz")]):
         if candidate.is_file():
             return candidate
     return None
 
 
-def _load_pair(directory: Path, img: str, lab: str) -> Tuple[np.ndarray, np.ndarray]:
+def _load_pair(directory: Path, img: str, lab: str) -> tuple[np.ndarray, np.ndarray]:
     paths = []
     for name in (img, lab):
         p = _find(directory, name)
@@ -112,7 +112,7 @@ def _one_hot(t: np.ndarray, classes: int = 10) -> np.ndarray:
 
 
 def _finish(images: np.ndarray, labels: np.ndarray, normalize: bool, flatten: bool, one_hot_label: bool,
-            side: int, scale: float) -> Tuple[np.ndarray, np.ndarray]:
+            side: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
     x: np.ndarray = images
     if normalize:
         x = x.astype(np.float32)
@@ -127,7 +127,7 @@ def load_mnist(
     normalize: bool = True,
     flatten: bool = True,
     one_hot_label: bool = False,
-    t10k_split: Optional[int] = None,
+    t10k_split: int | None = None,
 ) -> Split:
     """``((x_train, t_train), (x_test, t_test))`` from the four MNIST IDX files in the folder ``path``.
 
@@ -156,7 +156,8 @@ def load_mnist(
         test = _load_pair(directory, MNIST_FILES["test_img"], MNIST_FILES["test_label"])
     else:
         images, labels = _load_pair(directory, MNIST_FILES["test_img"], MNIST_FILES["test_label"])
-        if isinstance(t10k_split, bool) or not isinstance(t10k_split, (int, np.integer)) or not 0 < t10k_split < len(images):
+        valid = isinstance(t10k_split, (int, np.integer)) and not isinstance(t10k_split, bool)
+        if not valid or not 0 < t10k_split < len(images):
             raise ValueError(f"load_mnist: t10k_split must be an integer in [1, {len(images) - 1}], got {t10k_split!r}")
         train = images[:t10k_split], labels[:t10k_split]
         test = images[t10k_split:], labels[t10k_split:]
@@ -172,7 +173,7 @@ def mnist_has_train(path: PathLike) -> bool:
     return all(_find(d, MNIST_FILES[k]) is not None for k in ("train_img", "train_label"))
 
 
-def _digits_arrays() -> Tuple[np.ndarray, np.ndarray]:
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """images (1797, 8, 8) uint8 0-16 and labels (1797,) uint8. Reads the CSV scikit-learn ships without
     importing scikit-learn (whose import takes seconds); falls back to sklearn.datasets.load_digits."""
     import importlib.util
@@ -188,7 +189,7 @@ def _digits_arrays() -> Tuple[np.ndarray, np.ndarray]:
             data = np.loadtxt(csv, delimiter=",", dtype=np.float64)
             if data.shape == (1797, 65):
                 return data[:, :64].round().astype(np.uint8).reshape(-1, 8, 8), data[:, 64].astype(np.uint8)
-    from sklearn.datasets import load_digits as _sk_load_digits
+    from sklearn.datasets import load_digits as _sk_load_digits  # type: ignore[import-untyped]
 
     bunch: Any = _sk_load_digits()
     return (np.asarray(bunch.images).round().astype(np.uint8), np.asarray(bunch.target, dtype=np.uint8))

@@ -15,12 +15,16 @@ def main() -> None:
     # The book's example: y = (0.3, 0.2, 0.5) for the correct class 1.
     swl = fl.SoftmaxWithLoss()
     loss = swl.forward(np.log([[0.3, 0.2, 0.5]]), np.array([1]))
-    print(f"SoftmaxWithLoss: y = {swl.y[0]}, t = 1 -> loss = {loss:.6f}")
+    y = swl.y
+    assert y is not None
+    print(f"SoftmaxWithLoss: y = {y[0]}, t = 1 -> loss = {loss:.6f}")
     print(f"  backward -> {swl.backward()[0]}   (y - t)")
 
     relu = fl.Relu()
     x = np.array([[1.0, -0.5], [-2.0, 3.0]])
-    print(f"\nRelu.forward({x.tolist()}) -> {relu.forward(x).tolist()}, mask {relu.mask.tolist()}")
+    out = relu.forward(x)
+    assert relu.mask is not None
+    print(f"\nRelu.forward({x.tolist()}) -> {out.tolist()}, mask {relu.mask.tolist()}")
 
     sig = fl.Sigmoid()
     print(f"Sigmoid.forward([-1000, 0, 1000]) -> {sig.forward(np.array([-1000.0, 0.0, 1000.0])).tolist()}")
@@ -33,6 +37,7 @@ def main() -> None:
     xb = rng.random((100, 784))
     aff.forward(xb)
     aff.backward(np.ones((100, 50)))
+    assert aff.dW is not None
     W -= 0.1 * aff.dW
     print(f"\nAffine(W {W.shape}, b {b.shape}): aff.W is W -> {aff.W is W}; after W -= 0.1 * dW the")
     print(f"  next forward matches x @ W + b: {np.allclose(aff.forward(xb), xb @ W + b)}")
@@ -55,7 +60,8 @@ def main() -> None:
         t0 = time.perf_counter()
         for _ in range(200):
             fn()
-        print(f"{name:>11}: Affine+Relu forward+backward at 100x784->50: {(time.perf_counter() - t0) / 200 * 1e6:7.1f} us")
+        us = (time.perf_counter() - t0) / 200 * 1e6
+        print(f"{name:>11}: Affine+Relu forward+backward at 100x784->50: {us:7.1f} us")
 
 
 if __name__ == "__main__":

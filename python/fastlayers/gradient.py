@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable, SupportsFloat
 
 import numpy as np
+from numpy.typing import NDArray
+
+from .typing import FloatArray
 
 __all__ = ["numerical_gradient"]
 
 
-def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[FloatArray], SupportsFloat], x: FloatArray, h: float = 1e-4
+) -> NDArray[np.float64]:
     """Central-difference gradient of the scalar ``f(x)`` with respect to every element of ``x``.
 
     Like the book, each element of ``x`` is perturbed in place to ``x + h`` and ``x - h`` (and restored),
@@ -35,7 +40,7 @@ def numerical_gradient(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float =
     if not (np.isfinite(h) and h > 0):
         raise ValueError(f"numerical_gradient: h must be a finite number > 0, got {h!r}")
     grad = np.zeros(x.shape, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index", "refs_ok"], op_flags=[["readwrite"]])
+    it = np.nditer(x, flags=["multi_index", "refs_ok"], op_flags=["readwrite"])
     while not it.finished:
         idx = it.multi_index
         tmp = x[idx]

@@ -7,20 +7,26 @@ from __future__ import annotations
 import json
 import os
 from collections import OrderedDict
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import _core
 from .gradient import numerical_gradient as _numerical_gradient
+from .typing import FloatArray
 
 __all__ = ["Sequential", "TwoLayerNet"]
 
 _KINDS = {"Affine": "affine", "Relu": "relu", "Sigmoid": "sigmoid"}
 _FORMAT = "fastlayers-network-1"
 
+#: A layer a Sequential chains.
+Layer = Union[_core.Affine, _core.Relu, _core.Sigmoid]
 
-def _kind_of(layer: Any) -> Optional[str]:
+
+def _kind_of(layer: object) -> str | None:
     if isinstance(layer, _core.Affine):
         return "Affine"
     if isinstance(layer, _core.Relu):
@@ -30,8 +36,8 @@ def _kind_of(layer: Any) -> Optional[str]:
     return None
 
 
-def _as_batch(x: Any, where: str) -> np.ndarray:
-    x = np.asarray(x)
+def _as_batch(x_in: ArrayLike, where: str) -> np.ndarray[Any, np.dtype[Any]]:
+    x = np.asarray(x_in)
     if x.ndim < 2:
         raise ValueError(f"{where}: x must have shape (N, ...) with the batch axis first, got shape {x.shape}")
     return x.reshape(x.shape[0], -1)
@@ -47,16 +53,27 @@ class Sequential:
 
     predict/loss/gradient go layer by layer like the book; ``accuracy`` and ``train_step`` run the whole
     network in one C++ call.
+
+    >>> rng = np.random.default_rng(0)
+    >>> net = Sequential([Affine(rng.standard_normal((4, 8)), np.zeros(8)), Relu(),
+    ...                   Affine(rng.standard_normal((8, 3)), np.zeros(3))])
+    >>> sorted(net.params), net.predict(np.ones((2, 4))).shape
+    (['W1', 'W2', 'b1', 'b2'], (2, 3))
+    >>> loss = net.train_step(np.ones((2, 4)), np.array([0, 2]), SGD(lr=0.1))
     """
 
-    def __init__(self, layers: Union[Mapping[str, Any], Sequence[Any]], loss: Any = None) -> None:
+    def __init__(
+        self,
+        layers: Mapping[str, Layer] | Sequence[Layer | _core.SoftmaxWithLoss],
+        loss: _core.SoftmaxWithLoss | None = None,
+    ) -> None:
         if isinstance(layers, Mapping):
             items = list(layers.items())
         elif isinstance(layers, (list, tuple)):
             seq = list(layers)
             if loss is None and seq and isinstance(seq[-1], _core.SoftmaxWithLoss):
                 loss = seq.pop()
-            counts: Dict[str, int] = {}
+            counts: dict[str, int] = {}
             items = []
             for i, layer in enumerate(seq):
                 kind = _kind_of(layer)
@@ -83,13 +100,13 @@ class Sequential:
             loss = _core.SoftmaxWithLoss()
         if not isinstance(loss, _core.SoftmaxWithLoss):
             raise TypeError(f"Sequential: loss must be a fastlayers SoftmaxWithLoss, got {type(loss).__name__}")
-        self.layers: "OrderedDict[str, Any]" = OrderedDict(items)
+        self.layers: OrderedDict[str, Layer] = OrderedDict(items)
         self.lastLayer = loss
-        self._affine_keys = []  # (layer, W key, b key)
-        self.params: Dict[str, np.ndarray] = {}
+        self._affine_keys: list[tuple[_core.Affine, str, str]] = []  # (layer, W key, b key)
+        self.params: dict[str, FloatArray] = {}
         k = 0
         for layer in self.layers.values():
-            if _kind_of(layer) == "Affine":
+            if isinstance(layer, _core.Affine):
                 k += 1
                 self._affine_keys.append((layer, f"W{k}", f"b{k}"))
                 self.params[f"W{k}"] = layer.W
@@ -98,61 +115,62 @@ class Sequential:
 
     # -- the book's methods --------------------------------------------------------------------------------
 
-    def predict(self, x: Any) -> np.ndarray:
+    def predict(self, x: ArrayLike) -> FloatArray:
         """Scores (N, C) for x (N, ...), layer by layer (no softmax)."""
         self._sync()
-        out = _as_batch(x, f"{type(self).__name__}.predict")
+        out: FloatArray = _as_batch(x, f"{type(self).__name__}.predict")
         for layer in self.layers.values():
             out = layer.forward(out)
         return out
 
-    def loss(self, x: Any, t: Any) -> float:
+    def loss(self, x: ArrayLike, t: ArrayLike) -> float:
         """Mean SoftmaxWithLoss of predict(x) against t (labels (N,) or one-hot (N, C))."""
         return self.lastLayer.forward(self.predict(x), t)
 
-    def accuracy(self, x: Any, t: Any, batch_size: int = 10000) -> float:
+    def accuracy(self, x: ArrayLike, t: ArrayLike, batch_size: int = 10000) -> float:
         """Fraction of rows whose highest score is the label (t labels or one-hot), the fused C++ forward."""
         where = f"{type(self).__name__}.accuracy"
         self._sync()
-        x = _as_batch(x, where)
-        t = np.asarray(t)
-        if t.ndim != 1:
-            t = np.argmax(t, axis=1)
-        if t.shape[0] != x.shape[0]:
-            raise ValueError(f"{where}: t has {t.shape[0]} targets but x has {x.shape[0]} rows")
-        if x.shape[0] == 0:
+        xb = _as_batch(x, where)
+        tb = np.asarray(t)
+        if tb.ndim != 1:
+            tb = np.argmax(tb, axis=1)
+        if tb.shape[0] != xb.shape[0]:
+            raise ValueError(f"{where}: t has {tb.shape[0]} targets but x has {xb.shape[0]} rows")
+        if xb.shape[0] == 0:
             raise ValueError(f"{where}: x is an empty batch; need N >= 1")
         correct = 0
-        for start in range(0, x.shape[0], batch_size):
-            scores = _core._predict(self._specs(), x[start : start + batch_size], self._workspace)
-            correct += int(np.sum(np.argmax(scores, axis=1) == t[start : start + batch_size]))
-        return correct / float(x.shape[0])
+        for start in range(0, xb.shape[0], batch_size):
+            scores = _core._predict(self._specs(), xb[start : start + batch_size], self._workspace)
+            correct += int(np.sum(np.argmax(scores, axis=1) == tb[start : start + batch_size]))
+        return correct / float(xb.shape[0])
 
-    def numerical_gradient(self, x: Any, t: Any) -> Dict[str, np.ndarray]:
+    def numerical_gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, FloatArray]:
         """Central-difference gradients of loss(x, t) for every parameter (the book's way: each parameter is
         perturbed in place by h = 1e-4). Float64 arrays."""
         self._sync()
 
-        def loss_w(_: np.ndarray) -> float:
+        def loss_w(_: FloatArray) -> float:
             return self.loss(x, t)
 
         return {key: _numerical_gradient(loss_w, self.params[key]) for key in self.params}
 
-    def gradient(self, x: Any, t: Any) -> Dict[str, np.ndarray]:
+    def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, FloatArray]:
         """Backprop gradients of loss(x, t): a dict of fresh arrays keyed like params."""
         self.loss(x, t)
         dout = self.lastLayer.backward(1.0)
         for layer in reversed(list(self.layers.values())):
             dout = layer.backward(dout)
-        grads = {}
+        grads: dict[str, FloatArray] = {}
         for layer, wk, bk in self._affine_keys:
+            assert layer.dW is not None and layer.db is not None  # set by the backward above
             grads[wk] = layer.dW
             grads[bk] = layer.db
         return grads
 
     # -- fused training ------------------------------------------------------------------------------------
 
-    def train_step(self, x: Any, t: Any, optimizer: Any) -> float:
+    def train_step(self, x: ArrayLike, t: ArrayLike, optimizer: Any) -> float:
         """Forward, loss, backward and ``optimizer``'s update of every parameter, in one C++ call.
 
         Returns the loss (before the update). The layers' own state (x, mask, dW, ...) is not touched.
@@ -165,6 +183,7 @@ class Sequential:
         if callable(getattr(optimizer, "update", None)):
             grads = self.gradient(x, t)
             loss = self.lastLayer.loss
+            assert loss is not None  # set by gradient()
             optimizer.update(self.params, grads)
             return float(loss)
         raise TypeError(
@@ -174,22 +193,22 @@ class Sequential:
 
     # -- save / load ---------------------------------------------------------------------------------------
 
-    def _arch(self) -> Dict[str, Any]:
+    def _arch(self) -> dict[str, Any]:
         return {"format": _FORMAT, "class": "Sequential", "layers": [_kind_of(v) for v in self.layers.values()],
                 "names": list(self.layers.keys())}
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> str:
+    def save(self, path: str | os.PathLike[str]) -> str:
         """Writes the parameters and the architecture to an .npz file; returns its path."""
         self._sync()
         path = os.fspath(path)
         if not path.endswith(".npz"):
             path += ".npz"
         arrays = {key: np.asarray(value) for key, value in self.params.items()}
-        np.savez(path, __arch__=np.array(json.dumps(self._arch())), **arrays)
+        np.savez(path, __arch__=np.array(json.dumps(self._arch())), **arrays)  # type: ignore[arg-type]
         return path
 
     @classmethod
-    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Sequential":
+    def load(cls, path: str | os.PathLike[str]) -> Sequential:
         """A network saved by ``save`` (the class it was saved from, or a Sequential of its layers)."""
         arch, params = _read_npz(path)
         if cls is TwoLayerNet or (cls is Sequential and arch.get("class") == "TwoLayerNet"):
@@ -197,8 +216,8 @@ class Sequential:
         return cls._from_layers(arch, params, path)
 
     @classmethod
-    def _from_layers(cls, arch: Dict[str, Any], params: Dict[str, np.ndarray], path: Any) -> "Sequential":
-        layers = OrderedDict()
+    def _from_layers(cls, arch: dict[str, Any], params: dict[str, FloatArray], path: Any) -> Sequential:
+        layers: OrderedDict[str, Layer] = OrderedDict()
         k = 0
         for name, kind in zip(arch["names"], arch["layers"]):
             if kind == "Affine":
@@ -228,8 +247,8 @@ class Sequential:
                 if getattr(layer, attr) is not self.params[key]:
                     setattr(layer, attr, self.params[key])
 
-    def _specs(self) -> list:
-        specs = []
+    def _specs(self) -> list[tuple[Any, ...]]:
+        specs: list[tuple[Any, ...]] = []
         affine = iter(self._affine_keys)
         for layer in self.layers.values():
             kind = _kind_of(layer)
@@ -237,11 +256,11 @@ class Sequential:
                 _, wk, bk = next(affine)
                 specs.append(("affine", self.params[wk], self.params[bk], wk, bk))
             else:
-                specs.append((_KINDS[kind],))
+                specs.append((_KINDS[kind or ""],))
         return specs
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         """The parameters' dtype."""
         return np.result_type(*self.params.values())
 
@@ -269,8 +288,8 @@ class TwoLayerNet(Sequential):
         hidden_size: int,
         output_size: int,
         weight_init_std: float = 0.01,
-        seed: Union[int, np.random.RandomState, None] = None,
-        dtype: Any = np.float64,
+        seed: int | np.random.RandomState | None = None,
+        dtype: DTypeLike = np.float64,
     ) -> None:
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -300,20 +319,20 @@ class TwoLayerNet(Sequential):
         b2 = np.zeros(output_size, dtype=dt)
         self._init_from(W1, b1, W2, b2)
 
-    def _init_from(self, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray) -> None:
-        layers = OrderedDict()
+    def _init_from(self, W1: FloatArray, b1: FloatArray, W2: FloatArray, b2: FloatArray) -> None:
+        layers: OrderedDict[str, Layer] = OrderedDict()
         layers["Affine1"] = _core.Affine(W1, b1)
         layers["Relu1"] = _core.Relu()
         layers["Affine2"] = _core.Affine(W2, b2)
         Sequential.__init__(self, layers, _core.SoftmaxWithLoss())
 
-    def _arch(self) -> Dict[str, Any]:
+    def _arch(self) -> dict[str, Any]:
         arch = super()._arch()
         arch["class"] = "TwoLayerNet"
         return arch
 
     @classmethod
-    def _from_params(cls, arch: Dict[str, Any], params: Dict[str, np.ndarray], path: Any) -> "TwoLayerNet":
+    def _from_params(cls, arch: dict[str, Any], params: dict[str, FloatArray], path: Any) -> TwoLayerNet:
         if arch.get("layers") != ["Affine", "Relu", "Affine"]:
             raise ValueError(f"{os.fspath(path)}: not a TwoLayerNet (layers {arch.get('layers')})")
         missing = [k for k in ("W1", "b1", "W2", "b2") if k not in params]
@@ -324,7 +343,7 @@ class TwoLayerNet(Sequential):
         return net
 
 
-def _read_npz(path: Any) -> "tuple[Dict[str, Any], Dict[str, np.ndarray]]":
+def _read_npz(path: Any) -> tuple[dict[str, Any], dict[str, FloatArray]]:
     name = os.fspath(path)
     if not os.path.exists(name):
         raise FileNotFoundError(f"no saved network at {name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable
 
 import numpy as np
 
@@ -14,8 +14,8 @@ __all__ = ["History", "fit"]
 
 @dataclass
 class History:
-    losses: List[float] = field(default_factory=list)  # batch loss of every iteration (before its update)
-    epochs: List[Dict[str, Any]] = field(default_factory=list)  # {"epoch", "iter", "train_acc", "test_acc"}
+    losses: list[float] = field(default_factory=list)  # batch loss of every iteration (before its update)
+    epochs: list[dict[str, Any]] = field(default_factory=list)  # {"epoch", "iter", "train_acc", "test_acc"}
     interrupted: bool = False
     time_s: float = 0.0
 
@@ -30,9 +30,9 @@ def fit(
     iters: int,
     batch_size: int,
     rs: np.random.RandomState,
-    on_iter: Optional[Callable[[int, float], None]] = None,
-    on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
-    history: Optional[History] = None,
+    on_iter: Callable[[int, float], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    history: History | None = None,
 ) -> History:
     """``iters`` steps of ``net.train_step`` on batches ``rs.choice(train_size, batch_size)`` (the book's
     np.random.choice), train and test accuracy every epoch of ``train_size // batch_size`` iterations

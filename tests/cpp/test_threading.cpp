@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <stdexcept>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -140,6 +142,23 @@ TEST_F(Threading, ParallelForChunksCoversEachIndexOnceAtAlignedStarts) {
         }
       }
     }
+  }
+}
+
+// An exception thrown by a worker thread must reach the caller, not std::terminate the process
+// (Python would see an abort instead of MemoryError for a std::bad_alloc in a kernel).
+TEST_F(Threading, ParallelForChunksRethrowsAWorkersException) {
+  for (const int nt : {1, 2, 4}) {
+    SCOPED_TRACE(::testing::Message() << "nt " << nt);
+    const Index n = 1000;
+    EXPECT_THROW(fastlayers::parallel_for_chunks(nt, n, 16,
+                                                 [&](Index b, Index e) {
+                                                   if (e == n) throw std::bad_alloc();  // the last chunk only
+                                                   (void)b;
+                                                 }),
+                 std::bad_alloc);
+    EXPECT_THROW(fastlayers::parallel_for_chunks(nt, n, 16, [](Index, Index) { throw std::invalid_argument("x"); }),
+                 std::invalid_argument);
   }
 }
 

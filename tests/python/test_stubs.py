@@ -25,3 +25,10 @@ def test_package_ships_stubs_and_py_typed() -> None:
     pkg = Path(fastlayers.__file__).parent
     assert (pkg / "py.typed").exists()
     assert (pkg / "_core.pyi").read_text().count("class Affine") == 1
+    assert "def cpu_features() -> dict[str, bool]" in (pkg / "_cpu.pyi").read_text()
+
+
+def test_public_stub_signatures_have_numpy_types() -> None:
+    text = (ROOT / "python" / "fastlayers" / "_core.pyi").read_text()
+    assert "def forward(self, x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]" in text
+    assert "numpy.ndarray[" not in text  # stubgen's untyped arrays are all replaced
