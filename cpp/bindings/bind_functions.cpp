@@ -69,8 +69,17 @@ argmax is the label) or integer labels. Returns -sum(log(y[i, t_i] + 1e-7)) / N 
 >>> cross_entropy_error(np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]), 2)
 0.510825457099338
 )doc");
-  m.def("set_num_threads", &fastlayers::set_num_threads, py::arg("n"),
-        "Threads fastlayers kernels may use; n <= 0 restores the default (OMP_NUM_THREADS or the core count).");
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n > fastlayers::kMaxThreads)
+          value_error("set_num_threads: n must be at most " + std::to_string(fastlayers::kMaxThreads) +
+                      " (or <= 0 for the default), got " + std::to_string(n));
+        fastlayers::set_num_threads(n);
+      },
+      py::arg("n"),
+      "Threads fastlayers kernels may use, at most 1024; n <= 0 restores the default (OMP_NUM_THREADS or the core "
+      "count).");
   m.def("get_num_threads", &fastlayers::get_num_threads, "Threads fastlayers kernels may use.");
 }
 

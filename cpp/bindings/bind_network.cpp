@@ -148,7 +148,7 @@ double train_step(py::handle layers, py::handle x_in, py::handle t_in, Optimizer
       for (const auto& [p, key] : {std::pair<const py::array&, const py::object&>(s.W, s.W_key),
                                    std::pair<const py::array&, const py::object&>(s.b, s.b_key)}) {
         if (ws.grads.size() <= g) ws.grads.resize(g + 1);
-        if (!ws.grads[g] || shape_of(ws.grads[g]) != shape_of(p) || !ws.grads[g].dtype().is(p.dtype()))
+        if (!ws.grads[g] || shape_of(ws.grads[g]) != shape_of(p) || ws.grads[g].dtype().itemsize() != p.dtype().itemsize())
           ws.grads[g] = empty<T>(shape_of(p));
         items.push_back(UpdateItem{key, p, ws.grads[g]});
         ++g;

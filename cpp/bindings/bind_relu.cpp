@@ -50,6 +50,28 @@ py::array relu_backward(Relu& self, py::handle dout_in) {
   });
 }
 
+// Pickle/deepcopy state: (mask, dtype name of the forward output).
+py::tuple relu_getstate(const Relu& self) {
+  return py::make_tuple(self.mask, self.dtype == Float::f32 ? "float32" : "float64");
+}
+
+Relu relu_setstate(const py::tuple& state) {
+  if (state.size() != 2)
+    value_error("Relu.__setstate__: state must be a tuple (mask, dtype), got " + std::to_string(state.size()) +
+                " items");
+  Relu self;
+  const std::string dtype = py::str(state[1]);
+  if (dtype != "float32" && dtype != "float64")
+    value_error("Relu.__setstate__: dtype must be 'float32' or 'float64', got '" + dtype + "'");
+  self.dtype = dtype == "float32" ? Float::f32 : Float::f64;
+  if (!state[0].is_none()) {
+    py::array mask = as_numeric(state[0], "mask");
+    if (mask.dtype().kind() != 'b') type_error("Relu.__setstate__: mask must be a bool array, got " + dtype_str(mask));
+    self.mask = contiguous<bool>(mask);  // backward reads it as contiguous bytes
+  }
+  return self;
+}
+
 }  // namespace
 
 void bind_relu(py::module_& m) {
@@ -71,6 +93,7 @@ array([[1., 0.],
       .def("forward", &relu_forward, py::arg("x"), "mask = (x <= 0); out = x with masked entries 0. Returns out.")
       .def("backward", &relu_backward, py::arg("dout"),
            "dx = dout with the entries where x <= 0 set to 0. dout must have x's shape.")
+      .def(py::pickle(&relu_getstate, &relu_setstate))
       .def_property_readonly(
           "mask", [](const Relu& self) { return self.mask; },
           "Bool ndarray (x <= 0) from the last forward, or None before it.")

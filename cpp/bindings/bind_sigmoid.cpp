@@ -45,6 +45,19 @@ py::array sigmoid_backward(Sigmoid& self, py::handle dout_in) {
   });
 }
 
+// Pickle/deepcopy state: (out,).
+Sigmoid sigmoid_setstate(const py::tuple& state) {
+  if (state.size() != 1)
+    value_error("Sigmoid.__setstate__: state must be a tuple (out,), got " + std::to_string(state.size()) + " items");
+  Sigmoid self;
+  if (!state[0].is_none()) {
+    py::array out = as_numeric(state[0], "out");
+    if (out.dtype().kind() != 'f') type_error("Sigmoid.__setstate__: out must be a float array, got " + dtype_str(out));
+    self.out = out;
+  }
+  return self;
+}
+
 }  // namespace
 
 void bind_sigmoid(py::module_& m) {
@@ -61,6 +74,7 @@ array([0.5, 1. , 0. ])
       .def(py::init<>())
       .def("forward", &sigmoid_forward, py::arg("x"), "out = 1 / (1 + exp(-x)), overflow-free. Returns out.")
       .def("backward", &sigmoid_backward, py::arg("dout"), "dx = dout * (1 - out) * out. dout must have out's shape.")
+      .def(py::pickle([](const Sigmoid& self) { return py::make_tuple(self.out); }, &sigmoid_setstate))
       .def_property_readonly(
           "out", [](const Sigmoid& self) { return self.out; },
           "The array the last forward returned, or None before it.")

@@ -18,9 +18,13 @@ class Relu:
     array([[1., 0.],
            [0., 3.]])
     """
+    def __getstate__(self) -> tuple:
+        ...
     def __init__(self) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
         ...
     def backward(self, dout: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
         """
@@ -46,9 +50,13 @@ class Sigmoid:
     >>> Sigmoid().forward(np.array([0.0, 1000.0, -1000.0]))
     array([0.5, 1. , 0. ])
     """
+    def __getstate__(self) -> tuple[typing.Any]:
+        ...
     def __init__(self) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
         ...
     def backward(self, dout: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
         """
@@ -80,9 +88,13 @@ class Affine:
     >>> layer.forward(np.array([[1.0, 1.0]]))
     array([[4.5, 5.5]])
     """
+    def __getstate__(self) -> tuple:
+        ...
     def __init__(self, W: typing.Any, b: typing.Any) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
         ...
     def backward(self, dout: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
         """
@@ -144,9 +156,13 @@ class SoftmaxWithLoss:
     >>> swl.backward()
     array([[ 0.3, -0.8,  0.5]])
     """
+    def __getstate__(self) -> tuple:
+        ...
     def __init__(self) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
         ...
     def backward(self, dout: typing.Any = 1.0) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
         """
@@ -189,9 +205,13 @@ class SGD(Optimizer):
     >>> opt = SGD(lr=0.1); params = {"W": np.ones(2)}; opt.update(params, {"W": np.ones(2)}); params["W"]
     array([0.9, 0.9])
     """
+    def __getstate__(self) -> tuple[float, float, float, float, int, typing.Any, typing.Any]:
+        ...
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
         ...
     @property
     def lr(self) -> float:
@@ -206,9 +226,13 @@ class Momentum(Optimizer):
     Momentum SGD (the book): v = momentum * v - lr * grads[key]; params[key] += v.
     `v` is None before the first update, then a dict of arrays like params.
     """
+    def __getstate__(self) -> tuple[float, float, float, float, int, typing.Any, typing.Any]:
+        ...
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.9) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
         ...
     @property
     def lr(self) -> float:
@@ -237,9 +261,13 @@ class AdaGrad(Optimizer):
     AdaGrad (the book): h += grads[key]**2; params[key] -= lr * grads[key] / (sqrt(h) + 1e-7).
     `h` is None before the first update, then a dict of arrays like params.
     """
+    def __getstate__(self) -> tuple[float, float, float, float, int, typing.Any, typing.Any]:
+        ...
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
         ...
     @property
     def h(self) -> typing.Any:
@@ -263,9 +291,13 @@ class Adam(Optimizer):
     m += (1 - beta1) * (g - m); v += (1 - beta2) * (g**2 - v); params[key] -= lr_t * m / (sqrt(v) + 1e-7).
     `m` and `v` are None before the first update, then dicts of arrays like params.
     """
+    def __getstate__(self) -> tuple[float, float, float, float, int, typing.Any, typing.Any]:
+        ...
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.001, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999) -> None:
         ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
         ...
     @property
     def beta1(self) -> float:
@@ -344,7 +376,7 @@ def get_num_threads() -> int:
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
-    Threads fastlayers kernels may use; n <= 0 restores the default (OMP_NUM_THREADS or the core count).
+    Threads fastlayers kernels may use, at most 1024; n <= 0 restores the default (OMP_NUM_THREADS or the core count).
     """
 def softmax(x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     """
