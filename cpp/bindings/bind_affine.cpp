@@ -185,7 +185,7 @@ Affine affine_setstate(const py::tuple& state) {
 }  // namespace
 
 void bind_affine(py::module_& m) {
-  py::class_<Affine>(m, "Affine", py::module_local(), R"doc(
+  py::class_<Affine> cls(m, "Affine", py::module_local(), R"doc(
 Affine (fully connected) layer of "Deep Learning from Scratch" 5.6.2.
 
 Affine(W, b) keeps references to W (D, M) and b (M,): `layer.W is W`. An in-place update
@@ -200,7 +200,8 @@ backward(dout): dout (N, M); dW = x.T @ dout, db = dout.sum(axis=0);
 >>> layer = Affine(W, b)
 >>> layer.forward(np.array([[1.0, 1.0]]))
 array([[4.5, 5.5]])
-)doc")
+)doc");
+  cls
       .def(py::init([](py::handle W, py::handle b) {
              Affine a;
              a.W = check_param(W, "W", 2, "(D, M)");
@@ -228,6 +229,7 @@ array([[4.5, 5.5]])
       .def_property_readonly(
           "db", [](const Affine& self) { return self.db; }, "Gradient of b from the last backward, or None.")
       .def("__repr__", &affine_repr);
+  def_reduce_ex(cls);
 }
 
 }  // namespace fastlayers::bind

@@ -219,9 +219,10 @@ py::array predict(py::handle layers, py::handle x_in, NetWorkspace& ws) {
 }  // namespace
 
 void bind_network(py::module_& m) {
-  py::class_<NetWorkspace>(m, "_NetWorkspace", py::module_local(),
-                           "Buffers of one network's fused calls (activations, masks, gradients), reused.")
-      .def(py::init<>())
+  py::class_<NetWorkspace> ws(m, "_NetWorkspace", py::module_local(),
+                              "Buffers of one network's fused calls (activations, masks, gradients), reused.");
+  def_no_pickle(ws);
+  ws.def(py::init<>())
       .def_property_readonly(
           "grads", [](const NetWorkspace& ws) { return py::list(py::cast(ws.grads)); },
           "The gradients [dW1, db1, ...] of the last train_step (overwritten by the next).");

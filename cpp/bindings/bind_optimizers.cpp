@@ -151,6 +151,7 @@ void def_pickle(py::class_<C, Optimizer>& c, OptimizerKind kind, const char* cls
         o.s2 = state[6];
         return o;
       }));
+  def_reduce_ex(c);
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ Relu relu_setstate(const py::tuple& state) {
 }  // namespace
 
 void bind_relu(py::module_& m) {
-  py::class_<Relu>(m, "Relu", py::module_local(), R"doc(
+  py::class_<Relu> cls(m, "Relu", py::module_local(), R"doc(
 ReLU layer of "Deep Learning from Scratch" 5.5.1.
 
 forward(x):    mask = (x <= 0); returns x with the masked entries set to 0.
@@ -88,7 +88,8 @@ Neither call modifies its argument; each returns a new array of x's dtype
 >>> relu.forward(np.array([[1.0, -0.5], [-2.0, 3.0]]))
 array([[1., 0.],
        [0., 3.]])
-)doc")
+)doc");
+  cls
       .def(py::init<>())
       .def("forward", &relu_forward, py::arg("x"), "mask = (x <= 0); out = x with masked entries 0. Returns out.")
       .def("backward", &relu_backward, py::arg("dout"),
@@ -101,6 +102,7 @@ array([[1., 0.],
         return self.mask.is_none() ? std::string("Relu()")
                                    : "Relu(mask=" + shape_str(shape_of(py::reinterpret_borrow<py::array>(self.mask))) + ")";
       });
+  def_reduce_ex(cls);
 }
 
 }  // namespace fastlayers::bind

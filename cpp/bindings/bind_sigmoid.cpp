@@ -61,7 +61,7 @@ Sigmoid sigmoid_setstate(const py::tuple& state) {
 }  // namespace
 
 void bind_sigmoid(py::module_& m) {
-  py::class_<Sigmoid>(m, "Sigmoid", py::module_local(), R"doc(
+  py::class_<Sigmoid> cls(m, "Sigmoid", py::module_local(), R"doc(
 Sigmoid layer of "Deep Learning from Scratch" 5.5.2.
 
 forward(x):     out = 1 / (1 + exp(-x)), computed so that it never overflows
@@ -70,7 +70,8 @@ backward(dout): dx = dout * (1 - out) * out.
 
 >>> Sigmoid().forward(np.array([0.0, 1000.0, -1000.0]))
 array([0.5, 1. , 0. ])
-)doc")
+)doc");
+  cls
       .def(py::init<>())
       .def("forward", &sigmoid_forward, py::arg("x"), "out = 1 / (1 + exp(-x)), overflow-free. Returns out.")
       .def("backward", &sigmoid_backward, py::arg("dout"), "dx = dout * (1 - out) * out. dout must have out's shape.")
@@ -83,6 +84,7 @@ array([0.5, 1. , 0. ])
                    ? std::string("Sigmoid()")
                    : "Sigmoid(out=" + shape_str(shape_of(py::reinterpret_borrow<py::array>(self.out))) + ")";
       });
+  def_reduce_ex(cls);
 }
 
 }  // namespace fastlayers::bind

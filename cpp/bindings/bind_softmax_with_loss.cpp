@@ -124,7 +124,7 @@ SoftmaxWithLoss swl_setstate(const py::tuple& state) {
 }  // namespace
 
 void bind_softmax_with_loss(py::module_& m) {
-  py::class_<SoftmaxWithLoss>(m, "SoftmaxWithLoss", py::module_local(), R"doc(
+  py::class_<SoftmaxWithLoss> cls(m, "SoftmaxWithLoss", py::module_local(), R"doc(
 Softmax-with-Loss layer of "Deep Learning from Scratch" 5.6.3.
 
 forward(x, t): x logits (N, C), or (C,) for one sample; t one-hot/probabilities of x's
@@ -138,7 +138,8 @@ backward(dout=1.0): returns dx = (y - t_onehot) * dout / N, of x's shape.
 1.6094379124341003
 >>> swl.backward()
 array([[ 0.3, -0.8,  0.5]])
-)doc")
+)doc");
+  cls
       .def(py::init<>())
       .def("forward", &swl_forward, py::arg("x"), py::arg("t"),
            "y = softmax(x); returns the mean cross-entropy of y against t (one-hot or labels).")
@@ -155,6 +156,7 @@ array([[ 0.3, -0.8,  0.5]])
                                 : "SoftmaxWithLoss(y=" + shape_str(shape_of(py::reinterpret_borrow<py::array>(self.y))) +
                                       ", loss=" + std::string(py::str(self.loss)) + ")";
       });
+  def_reduce_ex(cls);
 }
 
 }  // namespace fastlayers::bind

@@ -1,4 +1,4 @@
-"""Layers, networks and optimizers survive pickle (protocols 2 to 5) and copy.deepcopy with their state, and
+"""Layers, networks and optimizers survive pickle (every protocol, 0 to 5) and copy.deepcopy with their state, and
 the copy behaves exactly like the original from then on. copy.copy shares the arrays (W, b and the state)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ B = RNG.standard_normal(4)
 DOUT = RNG.standard_normal((5, 4))
 T = np.array([0, 3, 1, 1, 2])
 
-COPIES = {f"pickle-{p}": (lambda o, p=p: pickle.loads(pickle.dumps(o, protocol=p))) for p in range(2, 6)}
+COPIES = {f"pickle-{p}": (lambda o, p=p: pickle.loads(pickle.dumps(o, protocol=p))) for p in range(6)}
 COPIES["deepcopy"] = copy.deepcopy
 
 
@@ -194,3 +194,31 @@ def test_load_of_weights_of_the_wrong_shape_is_a_clear_error(tmp_path):
             with pytest.raises(ValueError, match=fragment) as e:
                 loader(p)
             assert str(p) in str(e.value)
+
+
+def test_pickle_protocol_0_and_1_ended_the_process():
+    """Regression: with protocols 0 and 1, copyreg's fallback constructed a bare pybind11 object and the C++
+    exception this raised ended the interpreter (even before any pickle support: fastlayers.Relu() alone).
+    Run in a child process, so that a return of the bug fails this test instead of killing the run."""
+    import subprocess
+    import sys
+
+    code = """
+import copy, pickle, numpy as np, fastlayers as fl
+from fastlayers import _core
+objs = [fl.Relu(), fl.Sigmoid(), fl.Affine(np.ones((2, 2)), np.zeros(2)), fl.SoftmaxWithLoss(),
+        fl.SGD(), fl.Momentum(), fl.AdaGrad(), fl.Adam(), fl.TwoLayerNet(2, 2, 2, seed=0)]
+for proto in (0, 1):
+    for o in objs:
+        twin = pickle.loads(pickle.dumps(o, protocol=proto))
+        assert type(twin) is type(o) and repr(twin) == repr(o), (proto, o)
+    try:
+        pickle.dumps(_core._NetWorkspace(), protocol=proto)
+    except TypeError as e:
+        assert "cannot pickle" in str(e)
+    else:
+        raise AssertionError("the workspace pickled")
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
