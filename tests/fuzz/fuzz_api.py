@@ -6,7 +6,7 @@ A finding is any exception other than TypeError/ValueError, a crash, a caller's 
 than the params an optimizer updates), or a result that disagrees with NumPy where one is checked.
 
   .venv/bin/python tests/fuzz/fuzz_api.py -max_total_time=60        # the bounded run of scripts/test.sh
-  .venv/bin/python tests/fuzz/fuzz_api.py -max_total_time=3600 -jobs=2 fuzz-corpus/   # a long run
+  mkdir -p build/fuzz/corpus && .venv/bin/python tests/fuzz/fuzz_api.py -max_total_time=3600 build/fuzz/corpus
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ class Input:
         if self.int(0, 3) == 0:
             return self.array()
         hi = c if self.int(0, 5) else c + 2
-        return np.array([self.int(-1 if not self.int(0, 5) else 0, max(hi - 1, 0)) for _ in range(n)],
-                        dtype=self.pick([np.int64, np.int32, np.uint8, np.int8]))
+        values = np.array([self.int(-1 if not self.int(0, 5) else 0, max(hi - 1, 0)) for _ in range(n)], np.int64)
+        return values.astype(self.pick([np.int64, np.int32, np.uint8, np.int8]))  # -1 wraps to 255 in uint8
 
 
 def snapshot(args):
@@ -235,7 +235,7 @@ def one_step(inp: Input, state: dict) -> None:
         np.testing.assert_array_equal(result, np.where(x <= 0, 0, x).astype(result.dtype))
     elif op == 5 and finite_float(args[0]) and layers["affine"].x is not None:
         aff = layers["affine"]
-        x2 = np.asarray(args[0], np.float64).reshape(args[0].shape[0], -1)
+        x2 = np.asarray(args[0], np.float64).reshape(args[0].shape[0], int(np.prod(args[0].shape[1:])))
         expected = x2 @ np.asarray(aff.W, np.float64) + np.asarray(aff.b, np.float64)
         if np.isfinite(expected).all() and np.abs(expected).max(initial=0) < 1e30:
             scale = np.abs(x2) @ np.abs(np.asarray(aff.W, np.float64)) + np.abs(np.asarray(aff.b, np.float64))
