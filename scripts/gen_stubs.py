@@ -64,6 +64,10 @@ TYPES: dict[tuple[str, str], dict[str, str]] = {
     ("_NetWorkspace", "grads"): {"return": f"list[{FLOAT_ARRAY}]"},
     ("", "cpu_features"): {"return": "dict[str, bool]"},
     ("", "build_info"): {"return": "dict[str, typing.Any]"},
+    # pickling, in every class that has it ("*")
+    ("*", "__getstate__"): {"return": "tuple[typing.Any, ...]"},
+    ("*", "__setstate__"): {"arg0": "tuple[typing.Any, ...]"},
+    ("*", "__reduce_ex__"): {"arg0": "typing.SupportsIndex", "return": "tuple[typing.Any, ...]"},
 }
 
 _CLASS = re.compile(r"^class (\w+)")
@@ -104,6 +108,8 @@ def annotate(text: str, used: set[tuple[str, str]]) -> str:
         indent, name, params, ret = m.groups()
         cls = owner if indent else ""
         key = (cls, setter_of or name)
+        if key not in TYPES and cls and ("*", key[1]) in TYPES:
+            key = ("*", key[1])
         table = TYPES.get(key, {})
         if table:
             used.add(key)

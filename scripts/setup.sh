@@ -2,7 +2,8 @@
 # Sets fastlayers up on a fresh machine and runs the demo:
 #   system packages for the C++ tests and benchmarks (GoogleTest, Google Benchmark),
 #   a virtual environment .venv with fastlayers built from this checkout (pip install .),
-#   PyTorch 2.13 (CPU) for the comparison tests and benchmarks, the C++ test build,
+#   PyTorch 2.13 (CPU) for the comparison tests and benchmarks, the C++ test build (also one with
+#   AddressSanitizer + UndefinedBehaviorSanitizer in build/asan),
 #   and finally the main job: `fastlayers train`, the book's TwoLayerNet trained on the digits
 #   data bundled with scikit-learn (offline), printing its accuracy.
 # Environment: PYTHON (default python3), FASTLAYERS_NO_TORCH=1 to skip PyTorch,
@@ -42,13 +43,21 @@ if [ "${FASTLAYERS_NO_TORCH:-0}" != 1 ]; then
 fi
 
 step "Build and install fastlayers (pip install .)"
-"${pip[@]}" install --no-build-isolation ".[test,examples,bench]"
+# atheris (the fuzz extra) from its binary wheel only: its source build needs clang and libFuzzer.
+"${pip[@]}" install --no-build-isolation --only-binary=atheris ".[test,examples,bench,fuzz]"
 
 step "Build the C++ tests"
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 .venv/bin/cmake -S . -B build/cpp -G Ninja -DCMAKE_MAKE_PROGRAM="$root/.venv/bin/ninja" \
   -DCMAKE_PREFIX_PATH="$site" -DFASTLAYERS_BUILD_TESTS=ON >/dev/null
 .venv/bin/cmake --build build/cpp -j 2 >/dev/null
+echo "ok"
+
+step "Build the C++ tests with AddressSanitizer + UndefinedBehaviorSanitizer (build/asan)"
+.venv/bin/cmake -S . -B build/asan -G Ninja -DCMAKE_MAKE_PROGRAM="$root/.venv/bin/ninja" \
+  -DCMAKE_PREFIX_PATH="$site" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFASTLAYERS_BUILD_TESTS=ON \
+  -DFASTLAYERS_SANITIZE=ON >/dev/null
+.venv/bin/cmake --build build/asan -j 2 >/dev/null
 echo "ok"
 
 if [ "${FASTLAYERS_NO_TRAIN:-0}" != 1 ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Python suite (pytest) on the instruction-set build this CPU selects and
 # again on the baseline build, the type check (mypy --strict) and lint (ruff), then the C++ suite
-# (ctest). Run scripts/setup.sh once before; rerun it after changing C++ code.
+# (ctest), the C++ suite again under ASan + UBSan, and a one-minute fuzzing run of the Python API
+# (FASTLAYERS_FUZZ_SECONDS to change it). Run scripts/setup.sh once before; rerun it after changing C++ code.
 # Under CI (CI set) it also runs scripts/check_wheel.sh: the sdist and the manylinux wheel built,
 # installed without a compiler and tested; FASTLAYERS_CHECK_WHEEL=1/0 forces it on/off.
 set -euo pipefail
@@ -24,6 +25,24 @@ printf '\n== Type check (mypy --strict) and lint (ruff check)\n'
 printf '\n== C++ tests (ctest)\n'
 .venv/bin/cmake --build build/cpp -j 2 >/dev/null
 .venv/bin/ctest --test-dir build/cpp --output-on-failure
+
+printf '\n== C++ tests with AddressSanitizer + UndefinedBehaviorSanitizer (ctest, build/asan)\n'
+.venv/bin/cmake --build build/asan -j 2 >/dev/null
+ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  .venv/bin/ctest --test-dir build/asan --output-on-failure
+
+# A bounded fuzzing run of the Python API (README, Reliability, for a longer one).
+secs=${FASTLAYERS_FUZZ_SECONDS:-60}
+printf '\n== Fuzzing the Python API (atheris, %s s)\n' "$secs"
+mkdir -p build/fuzz
+if .venv/bin/python tests/fuzz/fuzz_api.py -max_total_time="$secs" -rss_limit_mb=4096 \
+  -artifact_prefix=build/fuzz/ >build/fuzz/fuzz.log 2>&1; then
+  grep -m1 -E '^Done [0-9]+ runs' build/fuzz/fuzz.log | sed 's/^/fuzz: /'
+else
+  tail -n 60 build/fuzz/fuzz.log
+  echo "fuzz: FAILED (input saved in build/fuzz/; log build/fuzz/fuzz.log)" >&2
+  exit 1
+fi
 
 if [ "${FASTLAYERS_CHECK_WHEEL:-${CI:+1}}" = 1 ]; then
   printf '\n== Packaging (scripts/check_wheel.sh)\n'

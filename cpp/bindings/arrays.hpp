@@ -109,6 +109,25 @@ decltype(auto) dispatch(Float f, F&& fn) {
   return fn(double{});
 }
 
+// pickle for every protocol, and copy/deepcopy: (copyreg.__newobj__, (cls,), self.__getstate__()), the state then
+// given to __setstate__ (py::pickle). Without it, protocols 0 and 1 went through copyreg's fallback, which
+// constructs a bare pybind11 object: the C++ exception that raised ended the process.
+template <class PyClass>
+void def_reduce_ex(PyClass& cls) {
+  cls.def("__reduce_ex__", [](py::handle self, int /*protocol*/) {
+    return py::make_tuple(py::module_::import("copyreg").attr("__newobj__"),
+                          py::make_tuple(py::type::handle_of(self)), self.attr("__getstate__")());
+  });
+}
+
+// For classes that cannot be pickled: a TypeError for every protocol (see def_reduce_ex).
+template <class PyClass>
+void def_no_pickle(PyClass& cls) {
+  cls.def("__reduce_ex__", [](py::handle self, int) -> py::object {
+    type_error("cannot pickle '" + std::string(py::str(py::type::handle_of(self).attr("__name__"))) + "' object");
+  });
+}
+
 // The labels of t as a fresh int64 array (never a view of the caller's t), after checking
 // that t has an integer dtype and every label is in [0, c). `where` names the caller.
 py::array_t<std::int64_t> checked_labels(const py::array& t, Index c, const std::string& where);

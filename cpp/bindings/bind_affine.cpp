@@ -147,10 +147,45 @@ std::string affine_repr(const Affine& self) {
          " " + dtype_str(self.b) + ")";
 }
 
+// Pickle/deepcopy state: (W, b, x, original_x_shape, dW, db). W and b are pickled with the layer:
+// an unpickled (or deep-copied) layer refers to its own copies of them. The state is checked on load
+// (backward writes dx of original_x_shape from x's N x D).
+py::tuple affine_getstate(const Affine& self) {
+  return py::make_tuple(self.W, self.b, self.x, self.original_x_shape, self.dW, self.db);
+}
+
+Affine affine_setstate(const py::tuple& state) {
+  const std::string where = "Affine.__setstate__";
+  if (state.size() != 6)
+    value_error(where + ": state must be a tuple (W, b, x, original_x_shape, dW, db), got " +
+                std::to_string(state.size()) + " items");
+  Affine self;
+  self.W = check_param(state[0], "W", 2, "(D, M)");
+  self.b = check_param(state[1], "b", 1, "(M,)");
+  check_pair(self.W, self.b);
+  if (!state[2].is_none()) {
+    py::array x = as_numeric(state[2], "x");
+    Shape xshape;
+    for (py::handle v : py::tuple(state[3])) xshape.push_back(v.cast<py::ssize_t>());
+    if (x.ndim() != 2 || xshape.empty() || xshape[0] != x.shape(0) || size_of(xshape) != static_cast<Index>(x.size()))
+      value_error(where + ": x of shape " + shape_str(shape_of(x)) + " does not fit original_x_shape " +
+                  shape_str(xshape) + "; expected x of shape (N, D) with N * D elements of (N, ...)");
+    self.x = x;
+    self.original_x_shape = py::tuple(state[3]);
+    self.x_shape = xshape;
+  }
+  for (int i : {4, 5})
+    if (!state[static_cast<std::size_t>(i)].is_none() && !py::isinstance<py::array>(state[static_cast<std::size_t>(i)]))
+      type_error(where + ": " + (i == 4 ? "dW" : "db") + " must be an ndarray or None");
+  self.dW = state[4];
+  self.db = state[5];
+  return self;
+}
+
 }  // namespace
 
 void bind_affine(py::module_& m) {
-  py::class_<Affine>(m, "Affine", py::module_local(), R"doc(
+  py::class_<Affine> cls(m, "Affine", py::module_local(), R"doc(
 Affine (fully connected) layer of "Deep Learning from Scratch" 5.6.2.
 
 Affine(W, b) keeps references to W (D, M) and b (M,): `layer.W is W`. An in-place update
@@ -165,7 +200,8 @@ backward(dout): dout (N, M); dW = x.T @ dout, db = dout.sum(axis=0);
 >>> layer = Affine(W, b)
 >>> layer.forward(np.array([[1.0, 1.0]]))
 array([[4.5, 5.5]])
-)doc")
+)doc");
+  cls
       .def(py::init([](py::handle W, py::handle b) {
              Affine a;
              a.W = check_param(W, "W", 2, "(D, M)");
@@ -198,6 +234,7 @@ array([[1., 3.]])
 (array([[1., 0.],
        [1., 0.]]), array([1., 0.]))
 )doc")
+      .def(py::pickle(&affine_getstate, &affine_setstate))
       .def_property(
           "W", [](const Affine& self) { return self.W; }, &set_W, "The caller's weight array (D, M), by reference.")
       .def_property(
@@ -212,6 +249,7 @@ array([[1., 3.]])
       .def_property_readonly(
           "db", [](const Affine& self) { return self.db; }, "Gradient of b from the last backward, or None.")
       .def("__repr__", &affine_repr);
+  def_reduce_ex(cls);
 }
 
 }  // namespace fastlayers::bind

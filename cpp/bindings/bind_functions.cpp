@@ -72,10 +72,18 @@ Returns -sum(log(y[i, t_i] + 1e-7)) / N as a float.
 >>> cross_entropy_error(np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]), 2)
 0.510825457099338
 )doc");
-  m.def("set_num_threads", &fastlayers::set_num_threads, py::arg("n"), R"doc(
-Sets the threads fastlayers kernels may use; n <= 0 restores the default (OpenMP's: OMP_NUM_THREADS,
-the core count, or what threadpoolctl.threadpool_limits sets). A count set here is not changed by
-threadpoolctl. Results do not depend on the count.
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n > fastlayers::kMaxThreads)
+          value_error("set_num_threads: n must be at most " + std::to_string(fastlayers::kMaxThreads) +
+                      " (or <= 0 for the default), got " + std::to_string(n));
+        fastlayers::set_num_threads(n);
+      },
+      py::arg("n"), R"doc(
+Sets the threads fastlayers kernels may use (at most 1024); n <= 0 restores the default (OpenMP's:
+OMP_NUM_THREADS, the core count, or what threadpoolctl.threadpool_limits sets). A count set here is not
+changed by threadpoolctl. Results do not depend on the count.
 
 >>> set_num_threads(1); get_num_threads()
 1

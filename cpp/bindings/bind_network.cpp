@@ -152,7 +152,7 @@ double train_step(py::handle layers, py::handle x_in, py::handle t_in, Optimizer
       for (const auto& [p, key] : {std::pair<const py::array&, const py::object&>(s.W, s.W_key),
                                    std::pair<const py::array&, const py::object&>(s.b, s.b_key)}) {
         if (ws.grads.size() <= g) ws.grads.resize(g + 1);
-        if (!ws.grads[g] || shape_of(ws.grads[g]) != shape_of(p) || !ws.grads[g].dtype().is(p.dtype()))
+        if (!ws.grads[g] || shape_of(ws.grads[g]) != shape_of(p) || ws.grads[g].dtype().itemsize() != p.dtype().itemsize())
           ws.grads[g] = empty<T>(shape_of(p));
         items.push_back(UpdateItem{key, p, ws.grads[g]});
         ++g;
@@ -223,9 +223,10 @@ py::array predict(py::handle layers, py::handle x_in, NetWorkspace& ws) {
 }  // namespace
 
 void bind_network(py::module_& m) {
-  py::class_<NetWorkspace>(m, "_NetWorkspace", py::module_local(),
-                           "Buffers of one network's fused calls (activations, masks, gradients), reused.")
-      .def(py::init<>())
+  py::class_<NetWorkspace> ws(m, "_NetWorkspace", py::module_local(),
+                              "Buffers of one network's fused calls (activations, masks, gradients), reused.");
+  def_no_pickle(ws);
+  ws.def(py::init<>())
       .def_property_readonly(
           "grads", [](const NetWorkspace& ws) { return py::list(py::cast(ws.grads)); },
           "The gradients [dW1, db1, ...] of the last train_step (overwritten by the next).");

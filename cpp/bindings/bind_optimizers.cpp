@@ -20,6 +20,16 @@ bool is_float_array(const py::array& a) {
   return dt.kind() == 'f' && (dt.itemsize() == 4 || dt.itemsize() == 8);
 }
 
+// Dtypes compared by value, not by identity: an unpickled array's dtype is an equal but distinct object.
+bool same_float(const py::array& a, const py::array& b) {
+  return is_float_array(a) && is_float_array(b) && a.dtype().itemsize() == b.dtype().itemsize();
+}
+
+// In the machine's byte order: the kernels read raw memory (a '>f8' array is converted, like a strided one).
+bool is_native(const py::array& a) {
+  return py::detail::array_descriptor_proxy(py::detail::array_proxy(a.ptr())->descr)->byteorder != '>';
+}
+
 // state[key] for a parameter `p`: created as zeros, or checked when it exists.
 py::array state_for(py::dict& state, const py::object& key, const py::array& p, const char* sname,
                     const std::string& where) {
@@ -28,7 +38,7 @@ py::array state_for(py::dict& state, const py::object& key, const py::array& p, 
     if (!py::isinstance<py::array>(s))
       type_error(where + ": state " + sname + "[" + key_str(key) + "] must be an ndarray, got " + type_name(s));
     auto a = py::reinterpret_borrow<py::array>(s);
-    if (shape_of(a) != shape_of(p) || !a.dtype().is(p.dtype()) || !is_c_contiguous(a) || !is_aligned(a) ||
+    if (shape_of(a) != shape_of(p) || !same_float(a, p) || !is_native(a) || !is_c_contiguous(a) || !is_aligned(a) ||
         !a.writeable())
       value_error(where + ": state " + sname + "[" + key_str(key) + "] is a " + dtype_str(a) + " array of shape " +
                   shape_str(shape_of(a)) + ", expected a writable C-contiguous " + dtype_str(p) + " array of shape " +
@@ -36,7 +46,8 @@ py::array state_for(py::dict& state, const py::object& key, const py::array& p, 
                   "] (did the parameters change? use a new optimizer)");
     return a;
   }
-  py::array z = py::array(p.dtype(), shape_of(p));
+  py::array z = p.dtype().itemsize() == 4 ? py::array(py::dtype::of<float>(), shape_of(p))
+                                           : py::array(py::dtype::of<double>(), shape_of(p));
   std::memset(z.mutable_data(), 0, static_cast<std::size_t>(z.nbytes()));
   state[key] = z;
   return z;
@@ -110,6 +121,41 @@ void def_lr(py::class_<C, Optimizer>& c, const char* cls) {
 
 py::object state_or_none(const py::object& s) { return s; }
 
+// Pickle/deepcopy: (lr, momentum, beta1, beta2, iter, state1, state2), the hyperparameters checked on load.
+template <class C>
+void def_pickle(py::class_<C, Optimizer>& c, OptimizerKind kind, const char* cls) {
+  c.def(py::pickle(
+      [](const C& self) {
+        return py::make_tuple(self.cfg.lr, self.cfg.momentum, self.cfg.beta1, self.cfg.beta2, self.iter, self.s1,
+                              self.s2);
+      },
+      [kind, cls](const py::tuple& state) {
+        if (state.size() != 7)
+          value_error(std::string(cls) + ".__setstate__: state must be a tuple (lr, momentum, beta1, beta2, iter, "
+                      "state1, state2), got " + std::to_string(state.size()) + " items");
+        C o;
+        o.cfg.kind = kind;
+        o.cfg.lr = state[0].cast<double>();
+        o.cfg.momentum = state[1].cast<double>();
+        o.cfg.beta1 = state[2].cast<double>();
+        o.cfg.beta2 = state[3].cast<double>();
+        check_rate(o.cfg.lr, "lr", cls, false);
+        check_rate(o.cfg.momentum, "momentum", cls, true);
+        check_rate(o.cfg.beta1, "beta1", cls, true);
+        check_rate(o.cfg.beta2, "beta2", cls, true);
+        o.iter = state[4].cast<long long>();
+        if (o.iter < 0) value_error(std::string(cls) + ".__setstate__: iter must be >= 0");
+        for (std::size_t i : {std::size_t{5}, std::size_t{6}})
+          if (!state[i].is_none() && !py::isinstance<py::dict>(state[i]))
+            type_error(std::string(cls) + ".__setstate__: optimizer state must be a dict or None, got " +
+                       type_name(state[i]));
+        o.s1 = state[5];
+        o.s2 = state[6];
+        return o;
+      }));
+  def_reduce_ex(c);
+}
+
 }  // namespace
 
 PreparedUpdate prepare_update(Optimizer& opt, const std::vector<UpdateItem>& items, const std::string& where) {
@@ -132,7 +178,7 @@ PreparedUpdate prepare_update(Optimizer& opt, const std::vector<UpdateItem>& ite
       type_error(where + ": grads[" + k() + "] must be a numpy.ndarray of dtype " + dtype_str(p) + " and shape " +
                  shape_str(shape_of(p)) + ", got " + type_name(it.grad));
     auto g = py::reinterpret_borrow<py::array>(it.grad);
-    if (!g.dtype().is(p.dtype()))
+    if (!same_float(g, p))
       type_error(where + ": grads[" + k() + "] has dtype " + dtype_str(g) + ", expected " + dtype_str(p) +
                  " (the dtype of params[" + k() + "])");
     if (shape_of(g) != shape_of(p))
@@ -172,7 +218,7 @@ PreparedUpdate prepare_update(Optimizer& opt, const std::vector<UpdateItem>& ite
     py::array p = ps[i];
     const bool f32 = p.dtype().itemsize() == 4;
     py::array work = p;
-    if (!is_c_contiguous(p) || !is_aligned(p)) {
+    if (!is_c_contiguous(p) || !is_aligned(p) || !is_native(p)) {
       work = f32 ? py::array(contiguous<float>(p)) : py::array(contiguous<double>(p));
       if (work.ptr() == p.ptr()) work = py::array(p.attr("copy")());
       up.writeback.emplace_back(p, work);
@@ -244,6 +290,7 @@ array([0.9, 0.9])
           py::arg("lr") = 0.01)
       .def("__repr__", [](const SGD& s) { return "SGD(lr=" + std::string(py::repr(py::float_(s.cfg.lr))) + ")"; });
   def_lr(sgd, "SGD");
+  def_pickle(sgd, OptimizerKind::sgd, "SGD");
 
   auto mom = py::class_<Momentum, Optimizer>(m, "Momentum", py::module_local(), R"doc(
 Momentum SGD (the book): v = momentum * v - lr * grads[key]; params[key] += v.
@@ -278,6 +325,7 @@ array([-0.29, -0.29])
                ", momentum=" + std::string(py::repr(py::float_(s.cfg.momentum))) + ")";
       });
   def_lr(mom, "Momentum");
+  def_pickle(mom, OptimizerKind::momentum, "Momentum");
 
   auto ada = py::class_<AdaGrad, Optimizer>(m, "AdaGrad", py::module_local(), R"doc(
 AdaGrad (the book): h += grads[key]**2; params[key] -= lr * grads[key] / (sqrt(h) + 1e-7).
@@ -301,6 +349,7 @@ array([-0.1,  0.1])
       .def("__repr__",
            [](const AdaGrad& s) { return "AdaGrad(lr=" + std::string(py::repr(py::float_(s.cfg.lr))) + ")"; });
   def_lr(ada, "AdaGrad");
+  def_pickle(ada, OptimizerKind::adagrad, "AdaGrad");
 
   auto adam = py::class_<Adam, Optimizer>(m, "Adam", py::module_local(), R"doc(
 Adam in the book's form: iter += 1; lr_t = lr * sqrt(1 - beta2**iter) / (1 - beta1**iter);
@@ -356,6 +405,7 @@ m += (1 - beta1) * (g - m); v += (1 - beta2) * (g**2 - v); params[key] -= lr_t *
                ", beta2=" + std::string(py::repr(py::float_(s.cfg.beta2))) + ")";
       });
   def_lr(adam, "Adam");
+  def_pickle(adam, OptimizerKind::adam, "Adam");
 }
 
 }  // namespace fastlayers::bind

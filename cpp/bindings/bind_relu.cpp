@@ -50,10 +50,32 @@ py::array relu_backward(Relu& self, py::handle dout_in) {
   });
 }
 
+// Pickle/deepcopy state: (mask, dtype name of the forward output).
+py::tuple relu_getstate(const Relu& self) {
+  return py::make_tuple(self.mask, self.dtype == Float::f32 ? "float32" : "float64");
+}
+
+Relu relu_setstate(const py::tuple& state) {
+  if (state.size() != 2)
+    value_error("Relu.__setstate__: state must be a tuple (mask, dtype), got " + std::to_string(state.size()) +
+                " items");
+  Relu self;
+  const std::string dtype = py::str(state[1]);
+  if (dtype != "float32" && dtype != "float64")
+    value_error("Relu.__setstate__: dtype must be 'float32' or 'float64', got '" + dtype + "'");
+  self.dtype = dtype == "float32" ? Float::f32 : Float::f64;
+  if (!state[0].is_none()) {
+    py::array mask = as_numeric(state[0], "mask");
+    if (mask.dtype().kind() != 'b') type_error("Relu.__setstate__: mask must be a bool array, got " + dtype_str(mask));
+    self.mask = contiguous<bool>(mask);  // backward reads it as contiguous bytes
+  }
+  return self;
+}
+
 }  // namespace
 
 void bind_relu(py::module_& m) {
-  py::class_<Relu>(m, "Relu", py::module_local(), R"doc(
+  py::class_<Relu> cls(m, "Relu", py::module_local(), R"doc(
 ReLU layer of "Deep Learning from Scratch" 5.5.1.
 
 forward(x):    mask = (x <= 0); returns x with the masked entries set to 0.
@@ -66,7 +88,8 @@ Neither call modifies its argument; each returns a new array of x's dtype
 >>> relu.forward(np.array([[1.0, -0.5], [-2.0, 3.0]]))
 array([[1., 0.],
        [0., 3.]])
-)doc")
+)doc");
+  cls
       .def(py::init<>())
       .def("forward", &relu_forward, py::arg("x"), R"doc(
 mask = (x <= 0); out = x with the masked entries set to 0. Returns out.
@@ -85,6 +108,7 @@ dout: the forward's x shape; dx: the same shape. dout is not modified.
 >>> relu.backward(np.array([5.0, 5.0, 5.0]))
 array([0., 0., 5.])
 )doc")
+      .def(py::pickle(&relu_getstate, &relu_setstate))
       .def_property_readonly(
           "mask", [](const Relu& self) { return self.mask; },
           "Bool ndarray (x <= 0) from the last forward, or None before it.")
@@ -92,6 +116,7 @@ array([0., 0., 5.])
         return self.mask.is_none() ? std::string("Relu()")
                                    : "Relu(mask=" + shape_str(shape_of(py::reinterpret_borrow<py::array>(self.mask))) + ")";
       });
+  def_reduce_ex(cls);
 }
 
 }  // namespace fastlayers::bind

@@ -45,10 +45,23 @@ py::array sigmoid_backward(Sigmoid& self, py::handle dout_in) {
   });
 }
 
+// Pickle/deepcopy state: (out,).
+Sigmoid sigmoid_setstate(const py::tuple& state) {
+  if (state.size() != 1)
+    value_error("Sigmoid.__setstate__: state must be a tuple (out,), got " + std::to_string(state.size()) + " items");
+  Sigmoid self;
+  if (!state[0].is_none()) {
+    py::array out = as_numeric(state[0], "out");
+    if (out.dtype().kind() != 'f') type_error("Sigmoid.__setstate__: out must be a float array, got " + dtype_str(out));
+    self.out = out;
+  }
+  return self;
+}
+
 }  // namespace
 
 void bind_sigmoid(py::module_& m) {
-  py::class_<Sigmoid>(m, "Sigmoid", py::module_local(), R"doc(
+  py::class_<Sigmoid> cls(m, "Sigmoid", py::module_local(), R"doc(
 Sigmoid layer of "Deep Learning from Scratch" 5.5.2.
 
 forward(x):     out = 1 / (1 + exp(-x)), computed so that it never overflows
@@ -57,7 +70,8 @@ backward(dout): dx = dout * (1 - out) * out.
 
 >>> Sigmoid().forward(np.array([0.0, 1000.0, -1000.0]))
 array([0.5, 1. , 0. ])
-)doc")
+)doc");
+  cls
       .def(py::init<>())
       .def("forward", &sigmoid_forward, py::arg("x"), R"doc(
 out = 1 / (1 + exp(-x)), computed without overflow. Keeps and returns out.
@@ -76,6 +90,7 @@ dout: out's shape; dx: the same shape.
 >>> sig.backward(np.array([1.0]))
 array([0.25])
 )doc")
+      .def(py::pickle([](const Sigmoid& self) { return py::make_tuple(self.out); }, &sigmoid_setstate))
       .def_property_readonly(
           "out", [](const Sigmoid& self) { return self.out; },
           "The array the last forward returned, or None before it.")
@@ -84,6 +99,7 @@ array([0.25])
                    ? std::string("Sigmoid()")
                    : "Sigmoid(out=" + shape_str(shape_of(py::reinterpret_borrow<py::array>(self.out))) + ")";
       });
+  def_reduce_ex(cls);
 }
 
 }  // namespace fastlayers::bind

@@ -50,7 +50,18 @@ double swl_forward(SoftmaxWithLoss& self, py::handle x_in, py::handle t_in) {
 py::array swl_backward(SoftmaxWithLoss& self, py::handle dout_in) {
   if (self.y.is_none())
     value_error("SoftmaxWithLoss.backward() called before SoftmaxWithLoss.forward(): there is no y yet");
-  // __float__ or __index__ only: a real scalar, a 0-d array; not a str, not a larger array.
+  // __float__ or __index__ only: a real scalar, a 0-d array; not a str, not a larger array, not a
+  // complex number (NumPy's complex scalars have a __float__ that drops the imaginary part).
+  static const auto* complex_scalar = new py::object(py::module_::import("numpy").attr("complexfloating"));
+  const bool is_array = py::isinstance<py::array>(dout_in);
+  if ((is_array && (py::reinterpret_borrow<py::array>(dout_in).ndim() != 0 ||
+                    py::reinterpret_borrow<py::array>(dout_in).dtype().kind() == 'c')) ||
+      PyComplex_Check(dout_in.ptr()) || py::isinstance(dout_in, *complex_scalar))
+    type_error("SoftmaxWithLoss.backward: dout must be a real scalar (the gradient of the loss, default 1.0), got " +
+               std::string(py::str(py::type::handle_of(dout_in).attr("__name__"))) +
+               (is_array ? " of shape " + shape_str(shape_of(py::reinterpret_borrow<py::array>(dout_in))) +
+                               " and dtype " + dtype_str(py::reinterpret_borrow<py::array>(dout_in))
+                         : std::string()));
   const double dout = PyFloat_AsDouble(dout_in.ptr());
   if (dout == -1.0 && PyErr_Occurred()) {
     PyErr_Clear();
@@ -60,7 +71,9 @@ py::array swl_backward(SoftmaxWithLoss& self, py::handle dout_in) {
   const auto y = py::reinterpret_borrow<py::array>(self.y);
   const Index c = y.shape(y.ndim() - 1);
   const Index n = y.size() / c;
-  const Targets& target = self.target;
+  // A copy (new references), not a reference to self.target: while the GIL is released below,
+  // another thread may run forward on this layer and replace (and free) self.target's arrays.
+  const Targets target = self.target;
   const Float f = target.is_labels() ? unary_float(y) : promote({&y, &target.probs});
   return dispatch(f, [&](auto tag) -> py::array {
     using T = decltype(tag);
@@ -80,10 +93,38 @@ py::array swl_backward(SoftmaxWithLoss& self, py::handle dout_in) {
   });
 }
 
+// Pickle/deepcopy state: (loss, y, t, the private targets: labels or probabilities). The targets are
+// checked again on load (labels in range, shapes), as the kernels index y by them.
+py::tuple swl_getstate(const SoftmaxWithLoss& self) {
+  py::object target = py::none();
+  if (!self.y.is_none()) target = self.target.is_labels() ? py::object(self.target.labels) : py::object(self.target.probs);
+  return py::make_tuple(self.loss, self.y, self.t, target);
+}
+
+SoftmaxWithLoss swl_setstate(const py::tuple& state) {
+  const char* where = "SoftmaxWithLoss.__setstate__";
+  if (state.size() != 4)
+    value_error(std::string(where) + ": state must be a tuple (loss, y, t, targets), got " +
+                std::to_string(state.size()) + " items");
+  SoftmaxWithLoss self;
+  if (state[1].is_none()) return self;
+  py::array y = as_numeric(state[1], "y");
+  const char k = y.dtype().kind();
+  if (k != 'f' || y.ndim() < 1 || y.ndim() > 2 || y.size() == 0)
+    value_error(std::string(where) + ": y must be a non-empty float array of shape (N, C) or (C,), got a " +
+                dtype_str(y) + " array of shape " + shape_str(shape_of(y)));
+  py::array target = as_numeric(state[3], "targets");
+  self.target = read_targets(y, target, where);
+  self.y = y;
+  self.t = state[2];
+  self.loss = state[0].is_none() ? py::object(py::none()) : py::object(py::float_(state[0].cast<double>()));
+  return self;
+}
+
 }  // namespace
 
 void bind_softmax_with_loss(py::module_& m) {
-  py::class_<SoftmaxWithLoss>(m, "SoftmaxWithLoss", py::module_local(), R"doc(
+  py::class_<SoftmaxWithLoss> cls(m, "SoftmaxWithLoss", py::module_local(), R"doc(
 Softmax-with-Loss layer of "Deep Learning from Scratch" 5.6.3.
 
 forward(x, t): x logits (N, C), or (C,) for one sample; t one-hot/probabilities of x's
@@ -97,7 +138,8 @@ backward(dout=1.0): returns dx = (y - t_onehot) * dout / N, of x's shape.
 1.6094379124341003
 >>> swl.backward()
 array([[ 0.3, -0.8,  0.5]])
-)doc")
+)doc");
+  cls
       .def(py::init<>())
       .def("forward", &swl_forward, py::arg("x"), py::arg("t"), R"doc(
 y = softmax(x); returns loss = -sum(t * log y) / N, the mean cross-entropy (from the logits).
@@ -118,6 +160,7 @@ dout: a float (the gradient of the loss, 1.0 by default); dx: the forward x's sh
 >>> swl.backward()
 array([[ 0.5, -0.5]])
 )doc")
+      .def(py::pickle(&swl_getstate, &swl_setstate))
       .def_property_readonly(
           "loss", [](const SoftmaxWithLoss& self) { return self.loss; }, "The loss of the last forward, or None.")
       .def_property_readonly(
@@ -129,6 +172,7 @@ array([[ 0.5, -0.5]])
                                 : "SoftmaxWithLoss(y=" + shape_str(shape_of(py::reinterpret_borrow<py::array>(self.y))) +
                                       ", loss=" + std::string(py::str(self.loss)) + ")";
       });
+  def_reduce_ex(cls);
 }
 
 }  // namespace fastlayers::bind

@@ -39,6 +39,18 @@ void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumu
     if (!accumulate) out.setZero();
     return;
   }
+  // Products Eigen would evaluate coefficient by coefficient (its EIGEN_GEMM_TO_COEFFBASED_THRESHOLD): a plain
+  // loop in a fixed order. Eigen's lazy product uses FMA packets from out's first aligned address on and
+  // separate multiply and add before it, so the last bit depended on where out sat in memory (AVX2 build).
+  if (r + c + k < 20) {
+    for (Index i = 0; i < r; ++i)
+      for (Index j = 0; j < c; ++j) {
+        typename Out::Scalar acc = 0;
+        for (Index p = 0; p < k; ++p) acc += a(i, p) * b(p, j);
+        out(i, j) = accumulate ? out(i, j) + acc : acc;
+      }
+    return;
+  }
   auto run = [accumulate](auto o, const auto& aa, const auto& bb) {
     if (accumulate)
       o.noalias() += aa * bb;

@@ -15,7 +15,7 @@ namespace {
 // through threadpoolctl) made it.
 int default_threads() {
 #ifdef _OPENMP
-  return std::max(1, omp_get_max_threads());
+  return std::clamp(omp_get_max_threads(), 1, kMaxThreads);
 #else
   return 1;
 #endif
@@ -31,7 +31,7 @@ int get_num_threads() {
   return n > 0 ? n : default_threads();
 }
 
-void set_num_threads(int n) { g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
+void set_num_threads(int n) { g_threads.store(n > 0 ? std::min(n, kMaxThreads) : 0, std::memory_order_relaxed); }
 
 ThreadScope::ThreadScope() {
   const int active = g_active.fetch_add(1, std::memory_order_relaxed) + 1;

@@ -19,9 +19,15 @@ class Relu:
     array([[1., 0.],
            [0., 3.]])
     """
+    def __getstate__(self) -> tuple[typing.Any, ...]:
+        ...
     def __init__(self) -> None:
         ...
+    def __reduce_ex__(self, arg0: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
     def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
@@ -58,9 +64,15 @@ class Sigmoid:
     >>> Sigmoid().forward(np.array([0.0, 1000.0, -1000.0]))
     array([0.5, 1. , 0. ])
     """
+    def __getstate__(self) -> tuple[typing.Any, ...]:
+        ...
     def __init__(self) -> None:
         ...
+    def __reduce_ex__(self, arg0: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
     def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
@@ -103,9 +115,15 @@ class Affine:
     >>> layer.forward(np.array([[1.0, 1.0]]))
     array([[4.5, 5.5]])
     """
+    def __getstate__(self) -> tuple[typing.Any, ...]:
+        ...
     def __init__(self, W: numpy.typing.NDArray[numpy.float32 | numpy.float64], b: numpy.typing.NDArray[numpy.float32 | numpy.float64]) -> None:
         ...
+    def __reduce_ex__(self, arg0: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
     def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
@@ -185,9 +203,15 @@ class SoftmaxWithLoss:
     >>> swl.backward()
     array([[ 0.3, -0.8,  0.5]])
     """
+    def __getstate__(self) -> tuple[typing.Any, ...]:
+        ...
     def __init__(self) -> None:
         ...
+    def __reduce_ex__(self, arg0: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
     def backward(self, dout: float = 1.0) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
@@ -248,9 +272,15 @@ class SGD(Optimizer):
     >>> opt = SGD(lr=0.1); params = {"W": np.ones(2)}; opt.update(params, {"W": np.ones(2)}); params["W"]
     array([0.9, 0.9])
     """
+    def __getstate__(self) -> tuple[typing.Any, ...]:
+        ...
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
         ...
+    def __reduce_ex__(self, arg0: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
     @property
     def lr(self) -> float:
@@ -269,9 +299,15 @@ class Momentum(Optimizer):
     >>> opt.update(params, {"W": np.ones(2)}); opt.update(params, {"W": np.ones(2)}); params["W"]
     array([-0.29, -0.29])
     """
+    def __getstate__(self) -> tuple[typing.Any, ...]:
+        ...
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.9) -> None:
         ...
+    def __reduce_ex__(self, arg0: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
     @property
     def lr(self) -> float:
@@ -306,9 +342,15 @@ class AdaGrad(Optimizer):
     >>> opt.update(params, {"W": np.array([2.0, -2.0])}); params["W"]
     array([-0.1,  0.1])
     """
+    def __getstate__(self) -> tuple[typing.Any, ...]:
+        ...
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
         ...
+    def __reduce_ex__(self, arg0: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
     @property
     def h(self) -> dict[typing.Any, numpy.typing.NDArray[numpy.float32 | numpy.float64]] | None:
@@ -336,9 +378,15 @@ class Adam(Optimizer):
     >>> opt.update(params, {"W": np.array([3.0, -3.0])}); params["W"].round(6), opt.iter
     (array([-0.1,  0.1]), 1)
     """
+    def __getstate__(self) -> tuple[typing.Any, ...]:
+        ...
     def __init__(self, lr: typing.SupportsFloat | typing.SupportsIndex = 0.001, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999) -> None:
         ...
+    def __reduce_ex__(self, arg0: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        ...
     def __repr__(self) -> str:
+        ...
+    def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
     @property
     def beta1(self) -> float:
@@ -394,6 +442,8 @@ class _NetWorkspace:
     """
     def __init__(self) -> None:
         ...
+    def __reduce_ex__(self, arg0: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        ...
     @property
     def grads(self) -> list[numpy.typing.NDArray[numpy.float32 | numpy.float64]]:
         """
@@ -429,9 +479,9 @@ def get_num_threads() -> int:
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
-    Sets the threads fastlayers kernels may use; n <= 0 restores the default (OpenMP's: OMP_NUM_THREADS,
-    the core count, or what threadpoolctl.threadpool_limits sets). A count set here is not changed by
-    threadpoolctl. Results do not depend on the count.
+    Sets the threads fastlayers kernels may use (at most 1024); n <= 0 restores the default (OpenMP's:
+    OMP_NUM_THREADS, the core count, or what threadpoolctl.threadpool_limits sets). A count set here is not
+    changed by threadpoolctl. Results do not depend on the count.
     
     >>> set_num_threads(1); get_num_threads()
     1

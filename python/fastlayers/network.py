@@ -40,7 +40,8 @@ def _as_batch(x_in: ArrayLike, where: str) -> np.ndarray[Any, np.dtype[Any]]:
     x = np.asarray(x_in)
     if x.ndim < 2:
         raise ValueError(f"{where}: x must have shape (N, ...) with the batch axis first, got shape {x.shape}")
-    return x.reshape(x.shape[0], -1)
+    # Not reshape(N, -1): NumPy cannot infer the -1 when N is 0.
+    return x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64)))
 
 
 class Sequential:
@@ -100,6 +101,15 @@ class Sequential:
             loss = _core.SoftmaxWithLoss()
         if not isinstance(loss, _core.SoftmaxWithLoss):
             raise TypeError(f"Sequential: loss must be a fastlayers SoftmaxWithLoss, got {type(loss).__name__}")
+        width: int | None = None
+        for name, layer in items:
+            if isinstance(layer, _core.Affine):
+                if width is not None and layer.W.shape[0] != width:
+                    raise ValueError(
+                        f"Sequential: layers[{name!r}] has W of shape {layer.W.shape}, expected ({width}, M) to take "
+                        f"the {width} outputs of the Affine layer before it"
+                    )
+                width = layer.W.shape[1]
         self.layers: OrderedDict[str, Layer] = OrderedDict(items)
         self.lastLayer = loss
         self._affine_keys: list[tuple[_core.Affine, str, str]] = []  # (layer, W key, b key)
@@ -226,6 +236,8 @@ class Sequential:
                     layers[name] = _core.Affine(params[f"W{k}"], params[f"b{k}"])
                 except KeyError as e:
                     raise ValueError(f"{os.fspath(path)}: no parameter {e.args[0]!r} in the file") from None
+                except ValueError as e:
+                    raise ValueError(f"{os.fspath(path)}: parameters W{k}, b{k} do not fit: {e}") from None
             elif kind == "Relu":
                 layers[name] = _core.Relu()
             elif kind == "Sigmoid":
@@ -233,8 +245,22 @@ class Sequential:
             else:
                 raise ValueError(f"{os.fspath(path)}: unknown layer kind {kind!r}")
         net = Sequential.__new__(Sequential)
-        Sequential.__init__(net, layers)
+        try:
+            Sequential.__init__(net, layers)
+        except ValueError as e:
+            raise ValueError(f"{os.fspath(path)}: {e}") from None
         return net
+
+    # -- pickle / copy.deepcopy: everything but the fused calls' scratch buffers, which are made anew -------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_workspace"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._workspace = _core._NetWorkspace()
 
     # -- internals -----------------------------------------------------------------------------------------
 
@@ -339,7 +365,10 @@ class TwoLayerNet(Sequential):
         if missing:
             raise ValueError(f"{os.fspath(path)}: no parameter {missing[0]!r} in the file")
         net = cls.__new__(cls)
-        net._init_from(params["W1"], params["b1"], params["W2"], params["b2"])
+        try:
+            net._init_from(params["W1"], params["b1"], params["W2"], params["b2"])
+        except ValueError as e:
+            raise ValueError(f"{os.fspath(path)}: the saved parameters do not fit a TwoLayerNet: {e}") from None
         return net
 
 

@@ -38,6 +38,18 @@ using fastlayers::ThreadScope;
 
 using Threading = CoreTest;
 
+// Regression: set_num_threads(1000000) made a 2048^3 Affine ask OpenMP for 32,768 threads; libgomp could not
+// create them and ended the process ("Thread creation failed").
+TEST_F(Threading, NumThreadsIsCappedSoOpenMPNeverFailsToCreateThem) {
+  set_num_threads(1 << 20);
+  EXPECT_EQ(get_num_threads(), fastlayers::kMaxThreads);
+  {
+    ThreadScope scope;
+    EXPECT_LE(scope.threads_for(Index{1} << 40, 1), fastlayers::kMaxThreads);
+  }
+  set_num_threads(0);
+}
+
 TEST_F(Threading, SetAndGetNumThreads) {
   set_num_threads(0);
   const int fallback = get_num_threads();  // OpenMP's default, which honours OMP_NUM_THREADS

@@ -120,6 +120,10 @@ def _assert_same(now, saved, what):
         assert isinstance(now, np.ndarray), what
         assert now.shape == saved.shape and now.dtype == saved.dtype, what
         assert np.array_equal(now, saved, equal_nan=saved.dtype.kind in "fc"), f"{what} was modified"
+    elif isinstance(saved, dict):  # an optimizer's state: key -> array
+        assert isinstance(now, dict) and now.keys() == saved.keys(), f"{what} changed keys"
+        for k in saved:
+            _assert_same(now[k], saved[k], f"{what}[{k!r}]")
     else:
         assert now == saved, f"{what} changed: {saved!r} -> {now!r}"
 

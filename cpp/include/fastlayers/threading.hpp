@@ -6,9 +6,13 @@
 
 namespace fastlayers {
 
-// Threads a kernel may use (>= 1). Starts at OpenMP's default, which honours OMP_NUM_THREADS.
+// The most threads a kernel ever starts: OpenMP aborts the process when it cannot create a thread,
+// which a budget of, say, a million threads (set, or from OMP_NUM_THREADS) made happen on a large GEMM.
+constexpr int kMaxThreads = 1024;
+
+// Threads a kernel may use (1 to kMaxThreads). Starts at OpenMP's default, which honours OMP_NUM_THREADS.
 int get_num_threads();
-// n <= 0 resets to OpenMP's default.
+// n <= 0 resets to OpenMP's default; n above kMaxThreads counts as kMaxThreads.
 void set_num_threads(int n);
 
 // Held by every public kernel for its duration. While k calls run at once (from several
