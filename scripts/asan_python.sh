@@ -24,10 +24,13 @@ cp "$out"/_core_*.so "$out"/_cpu*.so "$pkg/"
 
 libasan=$(${CXX:-g++} -print-file-name=libasan.so)
 [ -f "$libasan" ] || { echo "libasan.so not found (looked at $libasan)" >&2; exit 2; }
+# libstdc++ too: python itself does not link it, and ASan's __cxa_throw interceptor needs it loaded
+# first (otherwise the first C++ exception aborts with "real___cxa_throw != 0").
+libstdcxx=$(${CXX:-g++} -print-file-name=libstdc++.so.6)
 printf '\n== Python tests against the ASan build (LD_PRELOAD=%s)\n' "$libasan"
 # FASTLAYERS_ASAN=1 skips the tests that cap the address space (ASan reserves terabytes of it).
 # -p no:cacheprovider: nothing written next to the sources.
-LD_PRELOAD="$libasan" \
+LD_PRELOAD="$libasan:$libstdcxx" \
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   PYTHONPATH="$root/$out/pkg${PYTHONPATH:+:$PYTHONPATH}" FASTLAYERS_ASAN=1 \

@@ -160,9 +160,10 @@ Affine affine_setstate(const py::tuple& state) {
     value_error(where + ": state must be a tuple (W, b, x, original_x_shape, dW, db), got " +
                 std::to_string(state.size()) + " items");
   Affine self;
+  // Each checked alone, like the setters: a layer whose W and b are being replaced one after the other is a
+  // valid state to copy (every call checks that they fit).
   self.W = check_param(state[0], "W", 2, "(D, M)");
   self.b = check_param(state[1], "b", 1, "(M,)");
-  check_pair(self.W, self.b);
   if (!state[2].is_none()) {
     py::array x = as_numeric(state[2], "x");
     Shape xshape;

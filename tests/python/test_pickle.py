@@ -222,3 +222,17 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("how", list(COPIES))
+def test_affine_between_setting_W_and_b_could_not_be_copied(how):
+    """Regression (found by the fuzzer): W and b are set one at a time, so an Affine may hold a W and a b that do
+    not fit yet; copying it raised ValueError on load. The copy keeps both, and calls check them as before."""
+    aff = fl.Affine(np.ones((2, 3)), np.zeros(3))
+    aff.W = np.ones((2, 4))  # b (3,) is replaced next
+    twin = COPIES[how](aff)
+    assert twin.W.shape == (2, 4) and twin.b.shape == (3,)
+    with pytest.raises(ValueError, match=r"b must have shape"):
+        twin.forward(np.ones((1, 2)))
+    twin.b = np.zeros(4)
+    np.testing.assert_array_equal(twin.forward(np.ones((1, 2))), [[2.0, 2.0, 2.0, 2.0]])
