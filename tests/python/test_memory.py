@@ -51,7 +51,10 @@ def check_flat(n, bound, x, dout, W, b, adout, t):
     gc.collect()
     grown = rss_bytes() - before
     assert refcounts(arrays) == counts
-    assert grown < bound, f"resident memory grew by {grown / 2**20:.1f} MiB over {n} rounds"
+    # Under scripts/asan_python.sh, ASan's quarantine keeps freed memory resident by design (the C++ tests run
+    # with LeakSanitizer instead); the reference counts are still checked.
+    if not os.environ.get("FASTLAYERS_ASAN"):
+        assert grown < bound, f"resident memory grew by {grown / 2**20:.1f} MiB over {n} rounds"
 
 
 def test_a_million_small_calls_leak_nothing():
