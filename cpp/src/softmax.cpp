@@ -1,9 +1,11 @@
-// softmax, cross_entropy_error and SoftmaxWithLoss kernels: rows in parallel, Eigen's vectorised exp.
+// softmax, cross_entropy_error and SoftmaxWithLoss kernels: rows in parallel, a vectorised exp (exp.hpp).
 #include "fastlayers/softmax.hpp"
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -41,6 +43,47 @@ double softmax_row(const T* x, Index c, T* y) {
   RowMap<T>(y, c) *= T(1) / s;
   return static_cast<double>(m) + std::log(static_cast<double>(s));
 }
+
+#ifdef FASTLAYERS_AVX2_EXP
+// float rows in the AVX2 build: max, then exp(x - max) into y with eight running sums, then the
+// scaling, eight lanes at a time; a row's last partial vector goes through a mask, so the sums
+// run in an order fixed by c alone (not by where x and y are in memory).
+template <>
+double softmax_row<float>(const float* x, Index c, float* y) {
+  const Index full = c & ~Index{7};
+  const __m256i tail = detail::lanes(c - full);
+  const __m256 neg_inf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 mv = neg_inf;
+  for (Index j = 0; j < full; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + j));
+  if (full < c) mv = _mm256_max_ps(mv, _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(x + full, tail),
+                                                        _mm256_castsi256_ps(tail)));
+  alignas(32) float lane[8];
+  _mm256_store_ps(lane, mv);
+  float m = lane[0];
+  for (int k = 1; k < 8; ++k) m = lane[k] > m ? lane[k] : m;
+  // A NaN in x may be lost by the max, but its exp is NaN, so the sum and the whole row are NaN,
+  // as with Eigen's maxCoeff.
+  const __m256 mb = _mm256_set1_ps(m);
+  __m256 sum = _mm256_setzero_ps();
+  for (Index j = 0; j < full; j += 8) {
+    const __m256 e = detail::exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + j), mb));
+    _mm256_storeu_ps(y + j, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  if (full < c) {
+    const __m256 e = _mm256_and_ps(detail::exp_nonpositive(_mm256_sub_ps(_mm256_maskload_ps(x + full, tail), mb)),
+                                   _mm256_castsi256_ps(tail));
+    _mm256_maskstore_ps(y + full, tail, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  _mm256_store_ps(lane, sum);
+  const float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  const __m256 inv = _mm256_set1_ps(1.0f / s);
+  for (Index j = 0; j < full; j += 8) _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), inv));
+  if (full < c) _mm256_maskstore_ps(y + full, tail, _mm256_mul_ps(_mm256_maskload_ps(y + full, tail), inv));
+  return static_cast<double>(m) + std::log(static_cast<double>(s));
+}
+#endif
 
 // Whether p[0..n) are all +-0, with a vectorisable OR over the bits (no branch per element).
 template <class T>
