@@ -4,6 +4,7 @@
 #include <Eigen/Core>
 
 #include "exp.hpp"
+#include "stream.hpp"
 
 #include "fastlayers/threading.hpp"
 
@@ -60,6 +61,57 @@ void sigmoid_forward_chunk<float>(const float* x, float* out, Index n) {
     _mm256_maskstore_ps(out + i, m, sigmoid_ps(_mm256_maskload_ps(x + i, m)));
   }
 }
+
+// The same with streaming stores (stream.hpp) from out's first 32-byte boundary on; the elements
+// before it go through one masked vector, so each element is still computed the same way.
+void sigmoid_forward_stream(const float* x, float* out, Index n) {
+  const Index head = detail::to_aligned(out, n);
+  if (head == n || head >= 8) {  // short, or out not even float-aligned
+    sigmoid_forward_chunk<float>(x, out, n);
+    return;
+  }
+  if (head > 0) {
+    const __m256i m = detail::lanes(head);
+    _mm256_maskstore_ps(out, m, sigmoid_ps(_mm256_maskload_ps(x, m)));
+  }
+  Index i = head;
+  for (; i + 8 <= n; i += 8) _mm256_stream_ps(out + i, sigmoid_ps(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    const __m256i m = detail::lanes(n - i);
+    _mm256_maskstore_ps(out + i, m, sigmoid_ps(_mm256_maskload_ps(x + i, m)));
+  }
+  _mm_sfence();
+}
+
+// dx = dout * (1 - out) * out, multiplied in that order like the Eigen expression below, streamed.
+template <class T>
+void sigmoid_backward_stream(const T* dout, const T* out, T* dx, Index n);
+
+template <>
+void sigmoid_backward_stream<float>(const float* dout, const float* out, float* dx, Index n) {
+  Index i = detail::to_aligned(dx, n);
+  for (Index j = 0; j < i; ++j) dx[j] = dout[j] * (1.0f - out[j]) * out[j];
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 o = _mm256_loadu_ps(out + i);
+    _mm256_stream_ps(dx + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(dout + i), _mm256_sub_ps(one, o)), o));
+  }
+  for (; i < n; ++i) dx[i] = dout[i] * (1.0f - out[i]) * out[i];
+  _mm_sfence();
+}
+
+template <>
+void sigmoid_backward_stream<double>(const double* dout, const double* out, double* dx, Index n) {
+  Index i = detail::to_aligned(dx, n);
+  for (Index j = 0; j < i; ++j) dx[j] = dout[j] * (1.0 - out[j]) * out[j];
+  const __m256d one = _mm256_set1_pd(1.0);
+  for (; i + 4 <= n; i += 4) {
+    const __m256d o = _mm256_loadu_pd(out + i);
+    _mm256_stream_pd(dx + i, _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(dout + i), _mm256_sub_pd(one, o)), o));
+  }
+  for (; i < n; ++i) dx[i] = dout[i] * (1.0 - out[i]) * out[i];
+  _mm_sfence();
+}
 #endif
 
 template <class T>
@@ -75,12 +127,27 @@ void sigmoid_backward_chunk(const T* dout, const T* out, T* dx, Index n) {
 template <class T>
 void sigmoid_forward(const T* x, T* out, Index n) {
   ThreadScope scope;
+#ifdef FASTLAYERS_STREAM_STORES
+  if constexpr (sizeof(T) == 4) {
+    if (detail::stream_output(static_cast<std::size_t>(n) * 2 * sizeof(T))) {
+      parallel_chunks(scope, n, kGrain, [&](Index b, Index e) { sigmoid_forward_stream(x + b, out + b, e - b); });
+      return;
+    }
+  }
+#endif
   parallel_chunks(scope, n, kGrain, [&](Index b, Index e) { sigmoid_forward_chunk(x + b, out + b, e - b); });
 }
 
 template <class T>
 void sigmoid_backward(const T* dout, const T* out, T* dx, Index n) {
   ThreadScope scope;
+#ifdef FASTLAYERS_STREAM_STORES
+  if (detail::stream_output(static_cast<std::size_t>(n) * 3 * sizeof(T))) {
+    parallel_chunks(scope, n, kGrain,
+                    [&](Index b, Index e) { sigmoid_backward_stream(dout + b, out + b, dx + b, e - b); });
+    return;
+  }
+#endif
   parallel_chunks(scope, n, kGrain,
                   [&](Index b, Index e) { sigmoid_backward_chunk(dout + b, out + b, dx + b, e - b); });
 }
