@@ -18,26 +18,27 @@ Kind kind_of(const py::array& a) {
   return size <= 2 ? Kind::small_int : Kind::wide_int;
 }
 
+// np.asarray(obj) for an obj that is not an ndarray.
+py::array to_array(py::handle obj, const char* name) {
+  auto& api = py::detail::npy_api::get();
+  PyObject* r = api.PyArray_FromAny_(obj.ptr(), nullptr, 0, 0, py::detail::npy_api::NPY_ARRAY_ENSUREARRAY_, nullptr);
+  if (r == nullptr) {
+    py::error_already_set err;
+    // Not an array: TypeError naming the argument. Anything else (MemoryError, KeyboardInterrupt,
+    // an exception of the object's own __array__) goes through as it is.
+    if (!err.matches(PyExc_TypeError) && !err.matches(PyExc_ValueError)) throw err;
+    type_error(std::string(name) + " must be an array of real numbers, got " +
+               std::string(py::str(py::type::handle_of(obj).attr("__name__"))) + " (" + err.what() + ")");
+  }
+  return py::reinterpret_steal<py::array>(r);
+}
+
 }  // namespace
 
 py::array as_numeric(py::handle obj, const char* name) {
-  py::array a;
-  if (py::isinstance<py::array>(obj)) {
-    a = py::reinterpret_borrow<py::array>(obj);
-  } else {
-    auto& api = py::detail::npy_api::get();
-    PyObject* r = api.PyArray_FromAny_(obj.ptr(), nullptr, 0, 0, py::detail::npy_api::NPY_ARRAY_ENSUREARRAY_,
-                                       nullptr);
-    if (r == nullptr) {
-      py::error_already_set err;
-      // Not an array: TypeError naming the argument. Anything else (MemoryError, KeyboardInterrupt,
-      // an exception of the object's own __array__) goes through as it is.
-      if (!err.matches(PyExc_TypeError) && !err.matches(PyExc_ValueError)) throw err;
-      type_error(std::string(name) + " must be an array of real numbers, got " +
-                 std::string(py::str(py::type::handle_of(obj).attr("__name__"))) + " (" + err.what() + ")");
-    }
-    a = py::reinterpret_steal<py::array>(r);
-  }
+  // An ndarray is taken as it is (no default-constructed py::array: that allocates an empty NumPy array).
+  const py::array a = py::detail::npy_api::get().PyArray_Check_(obj.ptr()) ? py::reinterpret_borrow<py::array>(obj)
+                                                                             : to_array(obj, name);
   const py::dtype dt = a.dtype();
   const char k = dt.kind();
   const bool ok = k == 'b' || k == 'i' || k == 'u' ||
@@ -94,21 +95,26 @@ std::string dtype_str(const py::array& a) { return py::str(a.dtype()); }
 void value_error(const std::string& msg) { throw py::value_error(msg); }
 void type_error(const std::string& msg) { throw py::type_error(msg); }
 
-py::array_t<std::int64_t> checked_labels(const py::array& t, Index c, const std::string& where) {
+py::array_t<std::int64_t> checked_labels(const py::array& t, Index c, const char* where) {
   const char k = t.dtype().kind();
   if (k != 'i' && k != 'u')
-    type_error(where + ": t as class labels must have an integer dtype, got " + dtype_str(t));
-  // Always a private copy: a later change to the caller's t must not reach the kernels.
-  py::array_t<std::int64_t> labels(shape_of(t));
-  {
-    // uint64 labels beyond the int64 range wrap negative here and are reported as out of range.
-    py::array_t<std::int64_t> src = contiguous<std::int64_t>(t);
-    std::copy(src.data(), src.data() + src.size(), labels.mutable_data());
+    type_error(std::string(where) + ": t as class labels must have an integer dtype, got " + dtype_str(t));
+  // Always a private copy: a later change to the caller's t must not reach the kernels. A label dtype
+  // other than int64, or a non-contiguous t, is converted into a new array that is already private
+  // (it owns its data and nothing else refers to it); t itself, or a view of t (as NumPy gives for an
+  // ndarray subclass), is copied. uint64 labels beyond the int64 range wrap negative here and are
+  // reported as out of range.
+  py::array_t<std::int64_t> labels = contiguous<std::int64_t>(t);
+  if (labels.ptr() == t.ptr() ||
+      (py::detail::array_proxy(labels.ptr())->flags & py::detail::npy_api::NPY_ARRAY_OWNDATA_) == 0) {
+    auto copy = empty<std::int64_t>(static_cast<int>(t.ndim()), t.shape());
+    std::copy(labels.data(), labels.data() + labels.size(), copy.mutable_data());
+    labels = std::move(copy);
   }
   const Index bad = first_bad_label(labels.data(), labels.size(), c);
   if (bad >= 0) {
     const py::array flat = py::array(t).reshape({t.size()});
-    value_error(where + ": t holds label " + std::string(py::str(flat[py::int_(bad)])) + " at index " +
+    value_error(std::string(where) + ": t holds label " + std::string(py::str(flat[py::int_(bad)])) + " at index " +
                 std::to_string(bad) + "; labels must be integers in [0, " + std::to_string(c) +
                 ") for x with C = " + std::to_string(c) + " classes");
   }

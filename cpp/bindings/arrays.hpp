@@ -73,20 +73,41 @@ class ReleaseGil {
 
 // A C-contiguous array of T with this shape whose memory comes from NumPy (straight through
 // NumPy's C API: pybind11's array constructor costs more than the work of a small layer).
+// The shape is given as nd dimensions (an array's own, say: no Shape to build) or as a Shape.
 template <class T>
-py::array_t<T> empty(const Shape& shape) {
+py::array_t<T> empty(int nd, const py::ssize_t* dims) {
   auto& api = py::detail::npy_api::get();
   PyObject* descr = api.PyArray_DescrFromType_(py::detail::npy_format_descriptor<T>::value);
-  PyObject* r = api.PyArray_NewFromDescr_(api.PyArray_Type_, descr, static_cast<int>(shape.size()), shape.data(),
-                                          nullptr, nullptr, 0, nullptr);
+  PyObject* r = api.PyArray_NewFromDescr_(api.PyArray_Type_, descr, nd, dims, nullptr, nullptr, 0, nullptr);
   if (r == nullptr) throw py::error_already_set();
   return py::reinterpret_steal<py::array_t<T>>(r);
 }
-
-// A view of contiguous `a` with another shape of the same size.
 template <class T>
-py::array_t<T> view_as(const py::array_t<T>& a, const Shape& shape) {
-  return py::array_t<T>(shape, a.data(), a);
+py::array_t<T> empty(const Shape& shape) {
+  return empty<T>(static_cast<int>(shape.size()), shape.data());
+}
+
+// A view of contiguous `a` with another shape of the same size; it keeps `a` alive and is writeable
+// when `a` is (as pybind11's array_t(shape, ptr, base) makes it, without that constructor's cost).
+template <class T>
+py::array_t<T> view_as(const py::array_t<T>& a, int nd, const py::ssize_t* dims) {
+  auto& api = py::detail::npy_api::get();
+  PyObject* descr = api.PyArray_DescrFromType_(py::detail::npy_format_descriptor<T>::value);
+  const int flags = py::detail::array_proxy(a.ptr())->flags & ~py::detail::npy_api::NPY_ARRAY_OWNDATA_;
+  PyObject* r = api.PyArray_NewFromDescr_(api.PyArray_Type_, descr, nd, dims, nullptr,
+                                          py::detail::array_proxy(a.ptr())->data, flags, nullptr);
+  if (r == nullptr) throw py::error_already_set();
+  auto view = py::reinterpret_steal<py::array_t<T>>(r);
+  // Steals the new reference to a, also when it fails.
+  if (api.PyArray_SetBaseObject_(r, a.inc_ref().ptr()) != 0) throw py::error_already_set();
+  return view;
+}
+
+// An array handle that holds nothing yet, for members and locals assigned later: pybind11's default
+// constructors of py::array and py::array_t allocate an empty NumPy array, a per-call cost on tiny inputs.
+template <class A = py::array>
+A no_array() {
+  return py::reinterpret_steal<A>(py::handle());
 }
 
 Shape shape_of(const py::array& a);
@@ -130,6 +151,6 @@ void def_no_pickle(PyClass& cls) {
 
 // The labels of t as a fresh int64 array (never a view of the caller's t), after checking
 // that t has an integer dtype and every label is in [0, c). `where` names the caller.
-py::array_t<std::int64_t> checked_labels(const py::array& t, Index c, const std::string& where);
+py::array_t<std::int64_t> checked_labels(const py::array& t, Index c, const char* where);
 
 }  // namespace fastlayers::bind

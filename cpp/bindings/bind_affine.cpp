@@ -10,7 +10,8 @@ struct Affine {
   py::array W;  // (D, M), the caller's own array
   py::array b;  // (M,),   the caller's own array
   py::object x = py::none();                 // (N, D) flattened forward input
-  py::object original_x_shape = py::none();  // tuple
+  // tuple; null after a forward until it is first read (built from x_shape then, not on every forward)
+  py::object original_x_shape = py::none();
   Shape x_shape;                             // the same, for backward
   py::object dW = py::none();
   py::object db = py::none();
@@ -43,7 +44,7 @@ void check_pair(const py::array& W, const py::array& b) {
 // dtype T; otherwise a converted C-contiguous copy for this call only.
 template <class T>
 struct WeightView {
-  py::array_t<T> hold;
+  py::array_t<T> hold = no_array<py::array_t<T>>();
   MatView<T> view;
 };
 
@@ -77,7 +78,7 @@ py::array affine_forward(Affine& self, py::handle x_in) {
   check_param(W, "W", 2, "(D, M)");  // W's shape may have been changed in place since
   check_param(b, "b", 1, "(M,)");
   check_pair(W, b);
-  const Shape xshape = shape_of(x);
+  Shape xshape = shape_of(x);
   if (xshape.empty())
     value_error("Affine.forward: x must have shape (N, ...) with at least one dimension, got shape ()");
   const Index n = xshape[0];
@@ -92,16 +93,15 @@ py::array affine_forward(Affine& self, py::handle x_in) {
     auto xc = contiguous<T>(x);
     auto w = weight_view<T>(W);
     auto bc = contiguous<T>(b);
-    auto out = empty<T>({n, m});
+    const py::ssize_t out_dims[2] = {n, m}, x_dims[2] = {n, d};
+    auto out = empty<T>(2, out_dims);
     {
       ReleaseGil nogil(n * d * m);
       fastlayers::affine_forward(xc.data(), n, d, w.view, bc.data(), out.mutable_data());
     }
-    self.x = view_as(xc, {n, d});
-    py::tuple shape_tuple(xshape.size());
-    for (std::size_t i = 0; i < xshape.size(); ++i) shape_tuple[i] = py::int_(xshape[i]);
-    self.original_x_shape = std::move(shape_tuple);
-    self.x_shape = xshape;
+    self.x = view_as(xc, 2, x_dims);
+    self.original_x_shape = py::object();  // built from x_shape when read
+    self.x_shape = std::move(xshape);
     return out;
   });
 }
@@ -119,7 +119,7 @@ py::array affine_backward(Affine& self, py::handle dout_in) {
   if (W.shape(0) != d)
     value_error("Affine.backward: W has shape " + shape_str(shape_of(W)) + " but the forward input x has D = " +
                 std::to_string(d) + " features; expected W of shape (" + std::to_string(d) + ", M)");
-  if (shape_of(dout) != Shape{n, m})
+  if (dout.ndim() != 2 || dout.shape(0) != n || dout.shape(1) != m)
     value_error("Affine.backward: dout has shape " + shape_str(shape_of(dout)) + ", expected " +
                 shape_str({n, m}) + " (the shape of the forward output)");
   const Shape& dx_shape = self.x_shape;
@@ -129,8 +129,9 @@ py::array affine_backward(Affine& self, py::handle dout_in) {
     auto xc = contiguous<T>(x);
     auto w = weight_view<T>(W);
     auto dx = empty<T>(dx_shape);
-    auto dW = empty<T>({d, m});
-    auto db = empty<T>({m});
+    const py::ssize_t dW_dims[2] = {d, m}, db_dims[1] = {m};
+    auto dW = empty<T>(2, dW_dims);
+    auto db = empty<T>(1, db_dims);
     {
       ReleaseGil nogil(2 * n * d * m);
       fastlayers::affine_backward(dc.data(), xc.data(), n, d, w.view, dx.mutable_data(), dW.mutable_data(),
@@ -142,6 +143,17 @@ py::array affine_backward(Affine& self, py::handle dout_in) {
   });
 }
 
+// original_x_shape as a tuple, built on first read after a forward (a tuple per forward cost more than
+// a small layer's work).
+py::object original_x_shape(Affine& self) {
+  if (!self.original_x_shape) {
+    py::tuple shape(self.x_shape.size());
+    for (std::size_t i = 0; i < self.x_shape.size(); ++i) shape[i] = py::int_(self.x_shape[i]);
+    self.original_x_shape = std::move(shape);
+  }
+  return self.original_x_shape;
+}
+
 std::string affine_repr(const Affine& self) {
   return "Affine(W: " + shape_str(shape_of(self.W)) + " " + dtype_str(self.W) + ", b: " + shape_str(shape_of(self.b)) +
          " " + dtype_str(self.b) + ")";
@@ -150,8 +162,8 @@ std::string affine_repr(const Affine& self) {
 // Pickle/deepcopy state: (W, b, x, original_x_shape, dW, db). W and b are pickled with the layer:
 // an unpickled (or deep-copied) layer refers to its own copies of them. The state is checked on load
 // (backward writes dx of original_x_shape from x's N x D).
-py::tuple affine_getstate(const Affine& self) {
-  return py::make_tuple(self.W, self.b, self.x, self.original_x_shape, self.dW, self.db);
+py::tuple affine_getstate(Affine& self) {
+  return py::make_tuple(self.W, self.b, self.x, original_x_shape(self), self.dW, self.db);
 }
 
 Affine affine_setstate(const py::tuple& state) {
@@ -243,7 +255,7 @@ array([[1., 3.]])
       .def_property_readonly(
           "x", [](const Affine& self) { return self.x; }, "The flattened (N, D) input of the last forward, or None.")
       .def_property_readonly(
-          "original_x_shape", [](const Affine& self) { return self.original_x_shape; },
+          "original_x_shape", &original_x_shape,
           "The shape of the last forward's x, or None.")
       .def_property_readonly(
           "dW", [](const Affine& self) { return self.dW; }, "Gradient of W from the last backward, or None.")

@@ -28,7 +28,7 @@ double swl_forward(SoftmaxWithLoss& self, py::handle x_in, py::handle t_in) {
   return dispatch(unary_float(x), [&](auto tag) -> double {
     using T = decltype(tag);
     auto xc = contiguous<T>(x);
-    auto y = empty<T>(shape_of(x));
+    auto y = empty<T>(static_cast<int>(x.ndim()), x.shape());
     double loss;
     if (target.is_labels()) {
       const std::int64_t* lab = target.labels.data();
@@ -78,7 +78,7 @@ py::array swl_backward(SoftmaxWithLoss& self, py::handle dout_in) {
   return dispatch(f, [&](auto tag) -> py::array {
     using T = decltype(tag);
     auto yc = contiguous<T>(y);
-    auto dx = empty<T>(shape_of(y));
+    auto dx = empty<T>(static_cast<int>(y.ndim()), y.shape());
     const T scale = static_cast<T>(dout / static_cast<double>(n));
     if (target.is_labels()) {
       const std::int64_t* lab = target.labels.data();

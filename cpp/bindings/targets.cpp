@@ -1,31 +1,42 @@
 // Target checks shared by SoftmaxWithLoss and cross_entropy_error.
 #include "targets.hpp"
 
+#include <algorithm>
+
 namespace fastlayers::bind {
 
+namespace {
+
+bool same_shape(const py::array& a, const py::array& b) {
+  return a.ndim() == b.ndim() && std::equal(a.shape(), a.shape() + a.ndim(), b.shape());
+}
+
+}  // namespace
+
 Targets read_targets(const py::array& x, const py::array& t, const char* where) {
-  const Shape xs = shape_of(x);
-  const Shape ts = shape_of(t);
-  const Index c = xs.back();
-  const Index n = xs.size() == 2 ? xs[0] : 1;
+  // Shapes read off the arrays: Shape vectors are built only for an error message.
+  const Index c = x.shape(x.ndim() - 1);
+  const Index n = x.ndim() == 2 ? x.shape(0) : 1;
   Targets out;
   bool labels;
-  if (xs.size() == 2) {
-    if (ts == xs)
+  if (x.ndim() == 2) {
+    if (same_shape(t, x))
       labels = false;
-    else if (ts == Shape{n})
+    else if (t.ndim() == 1 && t.shape(0) == n)
       labels = true;
     else
-      value_error(std::string(where) + ": t has shape " + shape_str(ts) + ", expected " + shape_str(xs) +
-                  " (one-hot or probabilities, like x) or " + shape_str({n}) + " (integer labels)");
+      value_error(std::string(where) + ": t has shape " + shape_str(shape_of(t)) + ", expected " +
+                  shape_str(shape_of(x)) + " (one-hot or probabilities, like x) or " + shape_str({n}) +
+                  " (integer labels)");
   } else {
-    if (ts == xs)
+    if (same_shape(t, x))
       labels = false;
-    else if (ts.empty() || ts == Shape{1})
+    else if (t.ndim() == 0 || (t.ndim() == 1 && t.shape(0) == 1))
       labels = true;
     else
-      value_error(std::string(where) + ": t has shape " + shape_str(ts) + ", expected " + shape_str(xs) +
-                  " (one-hot or probabilities, like x) or a scalar integer label for a single sample");
+      value_error(std::string(where) + ": t has shape " + shape_str(shape_of(t)) + ", expected " +
+                  shape_str(shape_of(x)) + " (one-hot or probabilities, like x) or a scalar integer label for a "
+                  "single sample");
   }
   if (labels) {
     out.labels_given = true;

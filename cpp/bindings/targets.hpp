@@ -8,8 +8,8 @@ namespace fastlayers::bind {
 
 struct Targets {
   bool labels_given = false;
-  py::array_t<std::int64_t> labels;  // (N,), private copy, every label in [0, C)
-  py::array probs;                   // scores' shape, when t is one-hot/probabilities
+  py::array_t<std::int64_t> labels = no_array<py::array_t<std::int64_t>>();  // (N,), private copy, every label in [0, C)
+  py::array probs = no_array();  // scores' shape, when t is one-hot/probabilities
   bool is_labels() const { return labels_given; }
 };
 

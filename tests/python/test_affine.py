@@ -253,3 +253,27 @@ def test_readonly_and_zero_stride_inputs(rng):
     assert_close(aff.forward(x), x @ W + b, scale=np.abs(x) @ np.abs(W) + 0.5)
     dout = np.broadcast_to(np.array([1.0, 2.0, 3.0]), (2, 3))
     assert_close(aff.backward(dout), dout @ W.T, scale=np.abs(dout) @ np.abs(W.T))
+
+
+def test_original_x_shape_follows_each_forward(rng):
+    # original_x_shape is built when first read after a forward (not on every forward): it must still be
+    # None before any forward, the latest forward's shape after each one, and survive a backward and pickling.
+    import pickle
+
+    aff = fl.Affine(rng.standard_normal((6, 2)), rng.standard_normal(2))
+    assert aff.original_x_shape is None
+    aff.forward(rng.standard_normal((3, 2, 3)))
+    aff.forward(rng.standard_normal((4, 6)))  # not read in between
+    assert aff.original_x_shape == (4, 6)
+    assert aff.original_x_shape is aff.original_x_shape
+    aff.forward(rng.standard_normal((1, 3, 2)))
+    assert aff.original_x_shape == (1, 3, 2)
+    assert aff.backward(rng.standard_normal((1, 2))).shape == (1, 3, 2)
+    aff.forward(rng.standard_normal((5, 1, 6)))
+    copy = pickle.loads(pickle.dumps(aff))
+    assert copy.original_x_shape == (5, 1, 6) and aff.original_x_shape == (5, 1, 6)
+    assert copy.backward(rng.standard_normal((5, 2))).shape == (5, 1, 6)
+    # A forward that fails leaves the last shape in place.
+    with pytest.raises(ValueError):
+        aff.forward(rng.standard_normal((2, 7)))
+    assert aff.original_x_shape == (5, 1, 6)

@@ -115,6 +115,41 @@ def test_every_integer_label_dtype(label_dtype, rng):
     assert_close(dx, (ref.softmax(x) - ref.one_hot(labels, 4)) / 5)
 
 
+class _LabelArray(np.ndarray):
+    """An ndarray subclass: NumPy may hand back a view of it (not a copy) when asked for a base-class array."""
+
+
+LABEL_LAYOUTS = {
+    "int8": lambda a: a.astype(np.int8),
+    "uint16": lambda a: a.astype(np.uint16),
+    "int64": lambda a: a.astype(np.int64),
+    "longlong": lambda a: a.astype(np.longlong),
+    "int64-big-endian": lambda a: a.astype(">i8"),
+    "int64-strided": lambda a: np.repeat(a.astype(np.int64), 2)[::2],
+    "int64-reversed": lambda a: a.astype(np.int64)[::-1].copy()[::-1],
+    "int64-subclass": lambda a: a.astype(np.int64).view(_LabelArray),
+    "uint8-strided": lambda a: np.repeat(a.astype(np.uint8), 3)[::3],
+}
+
+
+@pytest.mark.parametrize("layout", LABEL_LAYOUTS)
+def test_labels_of_any_dtype_and_layout_are_kept_as_a_private_copy(layout, rng):
+    # Labels that are already int64 and contiguous are copied; others are converted into a new array, which
+    # is private already. Either way: the right loss, t kept as given (the book's self.t = t), and an
+    # in-place change of the caller's t after forward does not reach backward.
+    x = rng.standard_normal((4, 3))
+    labels = np.array([0, 2, 1, 2])
+    t = LABEL_LAYOUTS[layout](labels)
+    swl = fl.SoftmaxWithLoss()
+    loss = swl.forward(x, t)
+    assert loss == pytest.approx(ref.exact_loss(x, labels), rel=1e-12)
+    assert swl.t is t
+    t[...] = 1  # still valid labels, but not the ones forward saw
+    dx = swl.backward()
+    assert_close(dx, (ref.softmax(x) - ref.one_hot(labels, 3)) / 4)
+    np.testing.assert_array_equal(swl.t, np.ones(4))
+
+
 def test_labels_and_onehot_agree(rng):
     x = rng.standard_normal((6, 5))
     labels = rng.integers(0, 5, 6)
