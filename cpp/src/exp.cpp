@@ -17,14 +17,26 @@ void exp_nonpositive(const T* x, T* y, Index n) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
+// The AVX2 build's own exp (exp.hpp), a vector at a time, the last partial vector masked.
+template <class T>
+void exp_nonpositive_vec(const T* x, T* y, Index n) {
+  using V = detail::Vec<T>;
+  Index i = 0;
+  for (; i + V::kWidth <= n; i += V::kWidth) V::store(y + i, V::exp(V::load(x + i)));
+  if (i < n) {
+    const __m256i m = V::lanes(n - i);
+    V::store(y + i, m, V::exp(V::load(x + i, m)));
+  }
+}
+
 template <>
 void exp_nonpositive<float>(const float* x, float* y, Index n) {
-  Index i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, detail::exp_nonpositive(_mm256_loadu_ps(x + i)));
-  if (i < n) {
-    const __m256i m = detail::lanes(n - i);
-    _mm256_maskstore_ps(y + i, m, detail::exp_nonpositive(_mm256_maskload_ps(x + i, m)));
-  }
+  exp_nonpositive_vec(x, y, n);
+}
+
+template <>
+void exp_nonpositive<double>(const double* x, double* y, Index n) {
+  exp_nonpositive_vec(x, y, n);
 }
 #endif
 

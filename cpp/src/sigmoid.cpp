@@ -43,42 +43,56 @@ void sigmoid_forward_chunk(const T* x, T* out, Index n) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
-// The same formula eight lanes at a time with the AVX2 exp; the last partial vector is loaded
-// and stored through a mask, so every element takes the same path wherever it sits.
-inline __m256 sigmoid_ps(__m256 x) {
-  const __m256 e = detail::exp_nonpositive(_mm256_or_ps(x, _mm256_set1_ps(-0.0f)));  // exp(-|x|)
-  const __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-  const __m256 negative = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-  return _mm256_blendv_ps(r, _mm256_mul_ps(e, r), negative);
+// The same formula a vector at a time with the AVX2 exp (exp.hpp); the last partial vector is
+// loaded and stored through a mask, so every element takes the same path wherever it sits.
+template <class T>
+typename detail::Vec<T>::R sigmoid_v(typename detail::Vec<T>::R x) {
+  using V = detail::Vec<T>;
+  const auto e = V::exp(V::neg_abs(x));  // exp(-|x|)
+  const auto r = V::div(V::set1(T(1)), V::add(V::set1(T(1)), e));
+  return V::select(V::negative(x), V::mul(e, r), r);
+}
+
+template <class T>
+void sigmoid_forward_vec(const T* x, T* out, Index n) {
+  using V = detail::Vec<T>;
+  Index i = 0;
+  for (; i + V::kWidth <= n; i += V::kWidth) V::store(out + i, sigmoid_v<T>(V::load(x + i)));
+  if (i < n) {
+    const __m256i m = V::lanes(n - i);
+    V::store(out + i, m, sigmoid_v<T>(V::load(x + i, m)));
+  }
 }
 
 template <>
 void sigmoid_forward_chunk<float>(const float* x, float* out, Index n) {
-  Index i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, sigmoid_ps(_mm256_loadu_ps(x + i)));
-  if (i < n) {
-    const __m256i m = detail::lanes(n - i);
-    _mm256_maskstore_ps(out + i, m, sigmoid_ps(_mm256_maskload_ps(x + i, m)));
-  }
+  sigmoid_forward_vec(x, out, n);
+}
+
+template <>
+void sigmoid_forward_chunk<double>(const double* x, double* out, Index n) {
+  sigmoid_forward_vec(x, out, n);
 }
 
 // The same with streaming stores (stream.hpp) from out's first 32-byte boundary on; the elements
 // before it go through one masked vector, so each element is still computed the same way.
-void sigmoid_forward_stream(const float* x, float* out, Index n) {
+template <class T>
+void sigmoid_forward_stream(const T* x, T* out, Index n) {
+  using V = detail::Vec<T>;
   const Index head = detail::to_aligned(out, n);
-  if (head == n || head >= 8) {  // short, or out not even float-aligned
-    sigmoid_forward_chunk<float>(x, out, n);
+  if (head == n || head >= V::kWidth) {  // short, or out not even element-aligned
+    sigmoid_forward_vec(x, out, n);
     return;
   }
   if (head > 0) {
-    const __m256i m = detail::lanes(head);
-    _mm256_maskstore_ps(out, m, sigmoid_ps(_mm256_maskload_ps(x, m)));
+    const __m256i m = V::lanes(head);
+    V::store(out, m, sigmoid_v<T>(V::load(x, m)));
   }
   Index i = head;
-  for (; i + 8 <= n; i += 8) _mm256_stream_ps(out + i, sigmoid_ps(_mm256_loadu_ps(x + i)));
+  for (; i + V::kWidth <= n; i += V::kWidth) V::stream(out + i, sigmoid_v<T>(V::load(x + i)));
   if (i < n) {
-    const __m256i m = detail::lanes(n - i);
-    _mm256_maskstore_ps(out + i, m, sigmoid_ps(_mm256_maskload_ps(x + i, m)));
+    const __m256i m = V::lanes(n - i);
+    V::store(out + i, m, sigmoid_v<T>(V::load(x + i, m)));
   }
   _mm_sfence();
 }
@@ -128,11 +142,9 @@ template <class T>
 void sigmoid_forward(const T* x, T* out, Index n) {
   ThreadScope scope;
 #ifdef FASTLAYERS_STREAM_STORES
-  if constexpr (sizeof(T) == 4) {
-    if (detail::stream_output(static_cast<std::size_t>(n) * 2 * sizeof(T))) {
-      parallel_chunks(scope, n, kGrain, [&](Index b, Index e) { sigmoid_forward_stream(x + b, out + b, e - b); });
-      return;
-    }
+  if (detail::stream_output(static_cast<std::size_t>(n) * 2 * sizeof(T))) {
+    parallel_chunks(scope, n, kGrain, [&](Index b, Index e) { sigmoid_forward_stream(x + b, out + b, e - b); });
+    return;
   }
 #endif
   parallel_chunks(scope, n, kGrain, [&](Index b, Index e) { sigmoid_forward_chunk(x + b, out + b, e - b); });

@@ -45,43 +45,55 @@ double softmax_row(const T* x, Index c, T* y) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
-// float rows in the AVX2 build: max, then exp(x - max) into y with eight running sums, then the
-// scaling, eight lanes at a time; a row's last partial vector goes through a mask, so the sums
-// run in an order fixed by c alone (not by where x and y are in memory).
-template <>
-double softmax_row<float>(const float* x, Index c, float* y) {
-  const Index full = c & ~Index{7};
-  const __m256i tail = detail::lanes(c - full);
-  const __m256 neg_inf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
-  __m256 mv = neg_inf;
-  for (Index j = 0; j < full; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + j));
-  if (full < c) mv = _mm256_max_ps(mv, _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(x + full, tail),
-                                                        _mm256_castsi256_ps(tail)));
-  alignas(32) float lane[8];
-  _mm256_store_ps(lane, mv);
-  float m = lane[0];
-  for (int k = 1; k < 8; ++k) m = lane[k] > m ? lane[k] : m;
+// Rows in the AVX2 build: max, then exp(x - max) into y with a vector of running sums, then the
+// scaling, a vector at a time; a row's last partial vector goes through a mask, so the sums run in
+// an order fixed by c alone (not by where x and y are in memory).
+template <class T>
+double softmax_row_vec(const T* x, Index c, T* y) {
+  using V = detail::Vec<T>;
+  constexpr Index W = V::kWidth;
+  const Index full = c - c % W;
+  const __m256i tail = V::lanes(c - full);
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  auto mv = V::set1(neg_inf);
+  for (Index j = 0; j < full; j += W) mv = V::max(mv, V::load(x + j));
+  if (full < c) mv = V::max(mv, V::fill(V::load(x + full, tail), tail, neg_inf));
+  alignas(32) T lane[W];
+  V::store(lane, mv);
+  T m = lane[0];
+  for (Index k = 1; k < W; ++k) m = lane[k] > m ? lane[k] : m;
   // A NaN in x may be lost by the max, but its exp is NaN, so the sum and the whole row are NaN,
   // as with Eigen's maxCoeff.
-  const __m256 mb = _mm256_set1_ps(m);
-  __m256 sum = _mm256_setzero_ps();
-  for (Index j = 0; j < full; j += 8) {
-    const __m256 e = detail::exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + j), mb));
-    _mm256_storeu_ps(y + j, e);
-    sum = _mm256_add_ps(sum, e);
+  const auto mb = V::set1(m);
+  auto sum = V::set1(T(0));
+  for (Index j = 0; j < full; j += W) {
+    const auto e = V::exp(V::sub(V::load(x + j), mb));
+    V::store(y + j, e);
+    sum = V::add(sum, e);
   }
   if (full < c) {
-    const __m256 e = _mm256_and_ps(detail::exp_nonpositive(_mm256_sub_ps(_mm256_maskload_ps(x + full, tail), mb)),
-                                   _mm256_castsi256_ps(tail));
-    _mm256_maskstore_ps(y + full, tail, e);
-    sum = _mm256_add_ps(sum, e);
+    const auto e = V::keep(V::exp(V::sub(V::load(x + full, tail), mb)), tail);
+    V::store(y + full, tail, e);
+    sum = V::add(sum, e);
   }
-  _mm256_store_ps(lane, sum);
-  const float s = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-  const __m256 inv = _mm256_set1_ps(1.0f / s);
-  for (Index j = 0; j < full; j += 8) _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), inv));
-  if (full < c) _mm256_maskstore_ps(y + full, tail, _mm256_mul_ps(_mm256_maskload_ps(y + full, tail), inv));
+  V::store(lane, sum);
+  for (Index width = W / 2; width >= 1; width /= 2)  // the lanes summed pairwise, in a fixed order
+    for (Index k = 0; k < width; ++k) lane[k] = lane[2 * k] + lane[2 * k + 1];
+  const T s = lane[0];
+  const auto inv = V::set1(T(1) / s);
+  for (Index j = 0; j < full; j += W) V::store(y + j, V::mul(V::load(y + j), inv));
+  if (full < c) V::store(y + full, tail, V::mul(V::load(y + full, tail), inv));
   return static_cast<double>(m) + std::log(static_cast<double>(s));
+}
+
+template <>
+double softmax_row<float>(const float* x, Index c, float* y) {
+  return softmax_row_vec(x, c, y);
+}
+
+template <>
+double softmax_row<double>(const double* x, Index c, double* y) {
+  return softmax_row_vec(x, c, y);
 }
 #endif
 

@@ -1,5 +1,5 @@
 // The exponential the Sigmoid and softmax kernels use, exposed so that tests can hold it against
-// std::exp: for float in the AVX2 build its own vectorised exp (cpp/src/exp.hpp), elsewhere Eigen's.
+// std::exp: in the AVX2 build its own vectorised exp (cpp/src/exp.hpp), in the baseline build Eigen's.
 #pragma once
 
 #include "fastlayers/common.hpp"
