@@ -119,7 +119,8 @@ TYPED_TEST(Exp, SameResultAtAnyOffsetAndLength) {
   std::vector<T> want(x.size());
   exp_nonpositive(x.data(), want.data(), static_cast<Index>(x.size()));
   for (const std::size_t off : {1, 3, 7}) {
-    for (const std::size_t len : {std::size_t{1}, std::size_t{5}, std::size_t{8}, std::size_t{9}, std::size_t{31}, 200 - off}) {
+    const std::size_t lengths[] = {1, 5, 8, 9, 31, 200 - off};
+    for (const std::size_t len : lengths) {
       std::vector<T> y(len + 2, T(-7));
       exp_nonpositive(x.data() + off, y.data() + 1, static_cast<Index>(len));
       for (std::size_t i = 0; i < len; ++i) ASSERT_EQ(y[i + 1], want[off + i]) << "off " << off << " len " << len;
