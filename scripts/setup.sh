@@ -4,6 +4,7 @@
 #   a virtual environment .venv with fastlayers built from this checkout (pip install .),
 #   PyTorch 2.13 (CPU) for the comparison tests and benchmarks, the C++ test build (also one with
 #   AddressSanitizer + UndefinedBehaviorSanitizer in build/asan),
+#   a short demo of the layers on the book's numbers (python -m fastlayers.demo),
 #   and finally the main job: `fastlayers train`, the book's TwoLayerNet trained on the digits
 #   data bundled with scikit-learn (offline), printing its accuracy.
 # Environment: PYTHON (default python3), FASTLAYERS_NO_TORCH=1 to skip PyTorch,
@@ -59,6 +60,9 @@ step "Build the C++ tests with AddressSanitizer + UndefinedBehaviorSanitizer (bu
   -DFASTLAYERS_SANITIZE=ON >/dev/null
 .venv/bin/cmake --build build/asan -j 2 >/dev/null
 echo "ok"
+
+step "The layers on the book's numbers: .venv/bin/python -m fastlayers.demo"
+.venv/bin/python -m fastlayers.demo
 
 if [ "${FASTLAYERS_NO_TRAIN:-0}" != 1 ]; then
   step "Train the book's TwoLayerNet: .venv/bin/fastlayers train"
