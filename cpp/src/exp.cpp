@@ -17,26 +17,15 @@ void exp_nonpositive(const T* x, T* y, Index n) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
-// The AVX2 build's own exp (exp.hpp), a vector at a time, the last partial vector masked.
-template <class T>
-void exp_nonpositive_vec(const T* x, T* y, Index n) {
-  using V = detail::Vec<T>;
-  Index i = 0;
-  for (; i + V::kWidth <= n; i += V::kWidth) V::store(y + i, V::exp(V::load(x + i)));
-  if (i < n) {
-    const __m256i m = V::lanes(n - i);
-    V::store(y + i, m, V::exp(V::load(x + i, m)));
-  }
-}
-
+// The AVX2 build's own exp (exp.hpp).
 template <>
 void exp_nonpositive<float>(const float* x, float* y, Index n) {
-  exp_nonpositive_vec(x, y, n);
+  detail::map_vectors(x, y, n, [](__m256 v) { return detail::exp_nonpositive<float>(v); });
 }
 
 template <>
 void exp_nonpositive<double>(const double* x, double* y, Index n) {
-  exp_nonpositive_vec(x, y, n);
+  detail::map_vectors(x, y, n, [](__m256d v) { return detail::exp_nonpositive<double>(v); });
 }
 #endif
 

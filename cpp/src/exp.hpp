@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "fastlayers/common.hpp"
+#include "simd.hpp"
 
 namespace fastlayers::detail {
 
@@ -46,12 +47,11 @@ constexpr Index kBlock = 256;
 
 }  // namespace fastlayers::detail
 
-#if defined(__AVX2__) && defined(__FMA__)
+#ifdef FASTLAYERS_SIMD
 // The kernels of the AVX2 build use their own exp below: Eigen 3.4's packet exp costs about 2.3
 // cycles an element (float) here and made Sigmoid and softmax compute-bound (measured: Sigmoid
 // 4096x1024 at 47% of memory bandwidth); its double exp was slower still.
 #define FASTLAYERS_AVX2_EXP 1
-#include <immintrin.h>
 
 namespace fastlayers::detail {
 
@@ -61,8 +61,8 @@ namespace fastlayers::detail {
 // x = n ln2 + r with n = round(x / ln2), |r| <= ln2 / 2; ln2 is split into a 9-bit head, so n * head
 // is exact, and a tail. exp(r) by its Taylor series to r^7 (truncation < 6e-9, a twentieth of an
 // ulp); 2^n built in the exponent field. NaN lanes give NaN. Other lanes (x < -87, x > 0) are
-// wrong: the callers send x <= 0 only and redo x < -87 with exp_tail.
-inline __m256 exp_ps(__m256 x) {
+// wrong: exp_nonpositive below redoes x < -87.
+inline __m256 exp_approx(__m256 x) {
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -79,27 +79,11 @@ inline __m256 exp_ps(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
-// e = exp_ps(x) with the lanes where x < -kSubnormal (subnormal or zero results, -inf) redone
-// with std::exp: rare, so a scalar loop behind one compare.
-inline __m256 exp_tail(__m256 x, __m256 e) {
-  if (_mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(-kSubnormal<float>), _CMP_LT_OQ)) == 0) return e;
-  alignas(32) float xs[8];
-  alignas(32) float es[8];
-  _mm256_store_ps(xs, x);
-  _mm256_store_ps(es, e);
-  for (int j = 0; j < 8; ++j)
-    if (xs[j] < -kSubnormal<float>) es[j] = std::exp(xs[j]);
-  return _mm256_load_ps(es);
-}
-
-// exp(x) for x <= 0 (and NaN), exact down to 0 like exp_exact.
-inline __m256 exp_nonpositive(__m256 x) { return exp_tail(x, exp_ps(x)); }
-
 // The same for four double lanes, -kSubnormal<double> <= x <= 0: ln2 split into a head with 32
 // trailing zero bits (n * head exact for |n| < 2^21) and a tail; Taylor series to r^13 (truncation
 // below 2e-17, a fifth of an ulp); 2^n through the exponent field, n read out of the mantissa of
 // n + 1.5 * 2^52 (AVX2 has no double to int64 conversion).
-inline __m256d exp_pd(__m256d x) {
+inline __m256d exp_approx(__m256d x) {
   const __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
@@ -126,84 +110,26 @@ inline __m256d exp_pd(__m256d x) {
   return _mm256_mul_pd(p, _mm256_castsi256_pd(bits));
 }
 
-inline __m256d exp_tail(__m256d x, __m256d e) {
-  if (_mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(-kSubnormal<double>), _CMP_LT_OQ)) == 0) return e;
-  alignas(32) double xs[4];
-  alignas(32) double es[4];
-  _mm256_store_pd(xs, x);
-  _mm256_store_pd(es, e);
-  for (int j = 0; j < 4; ++j)
-    if (xs[j] < -kSubnormal<double>) es[j] = std::exp(xs[j]);
-  return _mm256_load_pd(es);
-}
-
-inline __m256d exp_nonpositive(__m256d x) { return exp_tail(x, exp_pd(x)); }
-
-// The first n of four double lanes (0 <= n <= 4).
-inline __m256i lanes_pd(Index n) {
-  return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
-}
-
-// The first n lanes (0 <= n <= 8), for masked loads and stores of a row's tail.
-inline __m256i lanes(Index n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-// The kernels' vector operations for T, so each kernel is written once for float and double.
+// e = exp_approx(x) with the lanes where x < -kSubnormal (subnormal or zero results, -inf) redone
+// with std::exp. Rare, so out of line.
 template <class T>
-struct Vec;
+[[gnu::noinline, gnu::cold]] typename Vec<T>::R exp_redo_tail(typename Vec<T>::R x, typename Vec<T>::R e) {
+  using V = Vec<T>;
+  alignas(32) T xs[V::kWidth];
+  alignas(32) T es[V::kWidth];
+  V::store(xs, x);
+  V::store(es, e);
+  for (Index j = 0; j < V::kWidth; ++j)
+    if (xs[j] < -kSubnormal<T>) es[j] = std::exp(xs[j]);
+  return V::load(es);
+}
 
-template <>
-struct Vec<float> {
-  using R = __m256;
-  static constexpr Index kWidth = 8;
-  static R load(const float* p) { return _mm256_loadu_ps(p); }
-  static R load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
-  static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
-  static void store(float* p, __m256i m, R v) { _mm256_maskstore_ps(p, m, v); }
-  static void stream(float* p, R v) { _mm256_stream_ps(p, v); }
-  static R set1(float v) { return _mm256_set1_ps(v); }
-  static R add(R a, R b) { return _mm256_add_ps(a, b); }
-  static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
-  static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
-  static R div(R a, R b) { return _mm256_div_ps(a, b); }
-  static R max(R a, R b) { return _mm256_max_ps(a, b); }
-  static R neg_abs(R x) { return _mm256_or_ps(x, _mm256_set1_ps(-0.0f)); }
-  static R negative(R x) { return _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ); }
-  static R select(R mask, R yes, R no) { return _mm256_blendv_ps(no, yes, mask); }
-  static R keep(R v, __m256i m) { return _mm256_and_ps(v, _mm256_castsi256_ps(m)); }
-  static R fill(R v, __m256i m, float other) {
-    return _mm256_blendv_ps(_mm256_set1_ps(other), v, _mm256_castsi256_ps(m));
-  }
-  static R exp(R x) { return exp_nonpositive(x); }
-  static __m256i lanes(Index n) { return detail::lanes(n); }
-};
-
-template <>
-struct Vec<double> {
-  using R = __m256d;
-  static constexpr Index kWidth = 4;
-  static R load(const double* p) { return _mm256_loadu_pd(p); }
-  static R load(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
-  static void store(double* p, R v) { _mm256_storeu_pd(p, v); }
-  static void store(double* p, __m256i m, R v) { _mm256_maskstore_pd(p, m, v); }
-  static void stream(double* p, R v) { _mm256_stream_pd(p, v); }
-  static R set1(double v) { return _mm256_set1_pd(v); }
-  static R add(R a, R b) { return _mm256_add_pd(a, b); }
-  static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
-  static R sub(R a, R b) { return _mm256_sub_pd(a, b); }
-  static R div(R a, R b) { return _mm256_div_pd(a, b); }
-  static R max(R a, R b) { return _mm256_max_pd(a, b); }
-  static R neg_abs(R x) { return _mm256_or_pd(x, _mm256_set1_pd(-0.0)); }
-  static R negative(R x) { return _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ); }
-  static R select(R mask, R yes, R no) { return _mm256_blendv_pd(no, yes, mask); }
-  static R keep(R v, __m256i m) { return _mm256_and_pd(v, _mm256_castsi256_pd(m)); }
-  static R fill(R v, __m256i m, double other) {
-    return _mm256_blendv_pd(_mm256_set1_pd(other), v, _mm256_castsi256_pd(m));
-  }
-  static R exp(R x) { return exp_nonpositive(x); }
-  static __m256i lanes(Index n) { return lanes_pd(n); }
-};
+// exp(x) for x <= 0 (and NaN) in each lane of a Vec<T>, exact down to 0 like exp_exact.
+template <class T>
+[[gnu::always_inline]] inline typename Vec<T>::R exp_nonpositive(typename Vec<T>::R x) {
+  const auto e = exp_approx(x);
+  return Vec<T>::any_below(x, -kSubnormal<T>) ? exp_redo_tail<T>(x, e) : e;
+}
 
 }  // namespace fastlayers::detail
 #endif

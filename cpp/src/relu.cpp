@@ -69,58 +69,28 @@ struct MaskBytes {
 };
 constexpr MaskBytes kMaskBytes{};
 
-void relu_forward_stream(const float* x, float* y, bool* mask, Index n) {
+template <class T>
+void relu_forward_stream(const T* x, T* y, bool* mask, Index n) {
+  using V = detail::Vec<T>;
   Index i = detail::to_aligned(y, n);
   relu_forward_chunk_alias(x, y, mask, i);
-  const __m256 zero = _mm256_setzero_ps();
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_loadu_ps(x + i);
-    const __m256 m = _mm256_cmp_ps(v, zero, _CMP_LE_OQ);
-    _mm256_stream_ps(y + i, _mm256_andnot_ps(m, v));
-    std::memcpy(mask + i, &kMaskBytes.v[_mm256_movemask_ps(m)], 8);
+  for (; i + V::kWidth <= n; i += V::kWidth) {
+    const auto v = V::load(x + i);
+    const auto m = V::not_positive(v);
+    V::stream(y + i, V::zero_where(m, v));
+    std::memcpy(mask + i, &kMaskBytes.v[V::bits(m)], static_cast<std::size_t>(V::kWidth));
   }
   relu_forward_chunk_alias(x + i, y + i, mask + i, n - i);
   _mm_sfence();
 }
 
-void relu_forward_stream(const double* x, double* y, bool* mask, Index n) {
-  Index i = detail::to_aligned(y, n);
-  relu_forward_chunk_alias(x, y, mask, i);
-  const __m256d zero = _mm256_setzero_pd();
-  for (; i + 4 <= n; i += 4) {
-    const __m256d v = _mm256_loadu_pd(x + i);
-    const __m256d m = _mm256_cmp_pd(v, zero, _CMP_LE_OQ);
-    _mm256_stream_pd(y + i, _mm256_andnot_pd(m, v));
-    std::memcpy(mask + i, &kMaskBytes.v[_mm256_movemask_pd(m)], 4);
-  }
-  relu_forward_chunk_alias(x + i, y + i, mask + i, n - i);
-  _mm_sfence();
-}
-
-void relu_backward_stream(const float* dout, const unsigned char* mask, float* dx, Index n) {
+template <class T>
+void relu_backward_stream(const T* dout, const unsigned char* mask, T* dx, Index n) {
+  using V = detail::Vec<T>;
   Index i = detail::to_aligned(dx, n);
   relu_backward_chunk_alias(dout, mask, dx, i);
-  const __m256i zero = _mm256_setzero_si256();
-  for (; i + 8 <= n; i += 8) {
-    std::int64_t bytes;
-    std::memcpy(&bytes, mask + i, 8);
-    const __m256i m = _mm256_cmpgt_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(bytes)), zero);
-    _mm256_stream_ps(dx + i, _mm256_andnot_ps(_mm256_castsi256_ps(m), _mm256_loadu_ps(dout + i)));
-  }
-  relu_backward_chunk_alias(dout + i, mask + i, dx + i, n - i);
-  _mm_sfence();
-}
-
-void relu_backward_stream(const double* dout, const unsigned char* mask, double* dx, Index n) {
-  Index i = detail::to_aligned(dx, n);
-  relu_backward_chunk_alias(dout, mask, dx, i);
-  const __m256i zero = _mm256_setzero_si256();
-  for (; i + 4 <= n; i += 4) {
-    std::int32_t bytes;
-    std::memcpy(&bytes, mask + i, 4);
-    const __m256i m = _mm256_cmpgt_epi64(_mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes)), zero);
-    _mm256_stream_pd(dx + i, _mm256_andnot_pd(_mm256_castsi256_pd(m), _mm256_loadu_pd(dout + i)));
-  }
+  for (; i + V::kWidth <= n; i += V::kWidth)
+    V::stream(dx + i, V::zero_where(V::nonzero(mask + i), V::load(dout + i)));
   relu_backward_chunk_alias(dout + i, mask + i, dx + i, n - i);
   _mm_sfence();
 }

@@ -43,87 +43,47 @@ void sigmoid_forward_chunk(const T* x, T* out, Index n) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
-// The same formula a vector at a time with the AVX2 exp (exp.hpp); the last partial vector is
-// loaded and stored through a mask, so every element takes the same path wherever it sits.
+// The same formula a vector at a time with the AVX2 exp (exp.hpp), every element through the same
+// path (map_vectors).
 template <class T>
 typename detail::Vec<T>::R sigmoid_v(typename detail::Vec<T>::R x) {
   using V = detail::Vec<T>;
-  const auto e = V::exp(V::neg_abs(x));  // exp(-|x|)
+  const auto e = detail::exp_nonpositive<T>(V::neg_abs(x));  // exp(-|x|)
   const auto r = V::div(V::set1(T(1)), V::add(V::set1(T(1)), e));
   return V::select(V::negative(x), V::mul(e, r), r);
 }
 
-template <class T>
-void sigmoid_forward_vec(const T* x, T* out, Index n) {
-  using V = detail::Vec<T>;
-  Index i = 0;
-  for (; i + V::kWidth <= n; i += V::kWidth) V::store(out + i, sigmoid_v<T>(V::load(x + i)));
-  if (i < n) {
-    const __m256i m = V::lanes(n - i);
-    V::store(out + i, m, sigmoid_v<T>(V::load(x + i, m)));
-  }
-}
-
 template <>
 void sigmoid_forward_chunk<float>(const float* x, float* out, Index n) {
-  sigmoid_forward_vec(x, out, n);
+  detail::map_vectors(x, out, n, [](__m256 v) { return sigmoid_v<float>(v); });
 }
 
 template <>
 void sigmoid_forward_chunk<double>(const double* x, double* out, Index n) {
-  sigmoid_forward_vec(x, out, n);
+  detail::map_vectors(x, out, n, [](__m256d v) { return sigmoid_v<double>(v); });
 }
 
-// The same with streaming stores (stream.hpp) from out's first 32-byte boundary on; the elements
-// before it go through one masked vector, so each element is still computed the same way.
+// The same with streaming stores (stream.hpp).
 template <class T>
 void sigmoid_forward_stream(const T* x, T* out, Index n) {
-  using V = detail::Vec<T>;
-  const Index head = detail::to_aligned(out, n);
-  if (head == n || head >= V::kWidth) {  // short, or out not even element-aligned
-    sigmoid_forward_vec(x, out, n);
-    return;
-  }
-  if (head > 0) {
-    const __m256i m = V::lanes(head);
-    V::store(out, m, sigmoid_v<T>(V::load(x, m)));
-  }
-  Index i = head;
-  for (; i + V::kWidth <= n; i += V::kWidth) V::stream(out + i, sigmoid_v<T>(V::load(x + i)));
-  if (i < n) {
-    const __m256i m = V::lanes(n - i);
-    V::store(out + i, m, sigmoid_v<T>(V::load(x + i, m)));
-  }
+  detail::map_vectors<T, true>(x, out, n, [](typename detail::Vec<T>::R v) { return sigmoid_v<T>(v); });
   _mm_sfence();
 }
 
-// dx = dout * (1 - out) * out, multiplied in that order like the Eigen expression below, streamed.
+// dx = dout * (1 - out) * out, multiplied in that order like the Eigen expression below and the
+// reference (which does the elements before dx's first 32-byte boundary and after the last vector),
+// streamed.
 template <class T>
-void sigmoid_backward_stream(const T* dout, const T* out, T* dx, Index n);
-
-template <>
-void sigmoid_backward_stream<float>(const float* dout, const float* out, float* dx, Index n) {
+void sigmoid_backward_stream(const T* dout, const T* out, T* dx, Index n) {
+  using V = detail::Vec<T>;
   Index i = detail::to_aligned(dx, n);
-  for (Index j = 0; j < i; ++j) dx[j] = dout[j] * (1.0f - out[j]) * out[j];
-  const __m256 one = _mm256_set1_ps(1.0f);
-  for (; i + 8 <= n; i += 8) {
-    const __m256 o = _mm256_loadu_ps(out + i);
-    _mm256_stream_ps(dx + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(dout + i), _mm256_sub_ps(one, o)), o));
+  sigmoid_backward_reference(dout, out, dx, i);
+  const auto one = V::set1(T(1));
+  for (; i + V::kWidth <= n; i += V::kWidth) {
+    const auto o = V::load(out + i);
+    V::stream(dx + i, V::mul(V::mul(V::load(dout + i), V::sub(one, o)), o));
   }
-  for (; i < n; ++i) dx[i] = dout[i] * (1.0f - out[i]) * out[i];
-  _mm_sfence();
-}
-
-template <>
-void sigmoid_backward_stream<double>(const double* dout, const double* out, double* dx, Index n) {
-  Index i = detail::to_aligned(dx, n);
-  for (Index j = 0; j < i; ++j) dx[j] = dout[j] * (1.0 - out[j]) * out[j];
-  const __m256d one = _mm256_set1_pd(1.0);
-  for (; i + 4 <= n; i += 4) {
-    const __m256d o = _mm256_loadu_pd(out + i);
-    _mm256_stream_pd(dx + i, _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(dout + i), _mm256_sub_pd(one, o)), o));
-  }
-  for (; i < n; ++i) dx[i] = dout[i] * (1.0 - out[i]) * out[i];
+  sigmoid_backward_reference(dout + i, out + i, dx + i, n - i);
   _mm_sfence();
 }
 #endif

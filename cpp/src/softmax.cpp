@@ -67,12 +67,12 @@ double softmax_row_vec(const T* x, Index c, T* y) {
   const auto mb = V::set1(m);
   auto sum = V::set1(T(0));
   for (Index j = 0; j < full; j += W) {
-    const auto e = V::exp(V::sub(V::load(x + j), mb));
+    const auto e = detail::exp_nonpositive<T>(V::sub(V::load(x + j), mb));
     V::store(y + j, e);
     sum = V::add(sum, e);
   }
   if (full < c) {
-    const auto e = V::keep(V::exp(V::sub(V::load(x + full, tail), mb)), tail);
+    const auto e = V::keep(detail::exp_nonpositive<T>(V::sub(V::load(x + full, tail), mb)), tail);
     V::store(y + full, tail, e);
     sum = V::add(sum, e);
   }

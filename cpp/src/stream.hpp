@@ -9,19 +9,18 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 
 #include "fastlayers/common.hpp"
+#include "simd.hpp"
 
 // -DFASTLAYERS_NO_STREAM_STORES turns them off (for measuring what they bring).
-#if defined(__AVX2__) && defined(__FMA__) && !defined(FASTLAYERS_NO_STREAM_STORES)
+#if defined(FASTLAYERS_SIMD) && !defined(FASTLAYERS_NO_STREAM_STORES)
 #define FASTLAYERS_STREAM_STORES 1
-#include <immintrin.h>
 #endif
 
 namespace fastlayers::detail {
 
-// Bytes of the last-level cache (sysconf), 32 MiB when the system does not say.
+// Bytes of the last-level cache (sysfs, else sysconf), 32 MiB when the system does not say.
 std::size_t last_level_cache_bytes();
 
 // Whether a call that reads and writes `bytes` in all should write its output with streaming stores.
@@ -33,15 +32,6 @@ inline bool stream_output(std::size_t bytes) {
   (void)bytes;
   return false;
 #endif
-}
-
-// Elements before p + i reaches a 32-byte boundary (where a streaming store needs it), at most n.
-template <class T>
-Index to_aligned(const T* p, Index n) {
-  const auto misalign = static_cast<Index>(reinterpret_cast<std::uintptr_t>(p) % 32);
-  if (misalign % static_cast<Index>(sizeof(T)) != 0) return n;  // never aligned: all scalar
-  const Index k = misalign == 0 ? 0 : (32 - misalign) / static_cast<Index>(sizeof(T));
-  return k < n ? k : n;
 }
 
 }  // namespace fastlayers::detail

@@ -1,0 +1,139 @@
+// The AVX2 build's vector operations for the elementwise kernels (private to the core): one Vec<T>
+// per element type, so that each kernel is written once for float and double, and map_vectors, the
+// loop every one-input kernel shares.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "fastlayers/common.hpp"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#define FASTLAYERS_SIMD 1
+#include <immintrin.h>
+
+namespace fastlayers::detail {
+
+template <class T>
+struct Vec;
+
+template <>
+struct Vec<float> {
+  using R = __m256;
+  static constexpr Index kWidth = 8;
+  static R load(const float* p) { return _mm256_loadu_ps(p); }
+  static R load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+  static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
+  static void store(float* p, __m256i m, R v) { _mm256_maskstore_ps(p, m, v); }
+  static void stream(float* p, R v) { _mm256_stream_ps(p, v); }
+  static R set1(float v) { return _mm256_set1_ps(v); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
+  static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
+  static R div(R a, R b) { return _mm256_div_ps(a, b); }
+  static R max(R a, R b) { return _mm256_max_ps(a, b); }
+  static R neg_abs(R x) { return _mm256_or_ps(x, _mm256_set1_ps(-0.0f)); }
+  static R negative(R x) { return _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ); }
+  static R not_positive(R x) { return _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ); }
+  static bool any_below(R x, float c) {
+    return _mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(c), _CMP_LT_OQ)) != 0;
+  }
+  static int bits(R mask) { return _mm256_movemask_ps(mask); }
+  static R select(R mask, R yes, R no) { return _mm256_blendv_ps(no, yes, mask); }
+  static R zero_where(R mask, R v) { return _mm256_andnot_ps(mask, v); }
+  static R keep(R v, __m256i m) { return _mm256_and_ps(v, _mm256_castsi256_ps(m)); }
+  static R fill(R v, __m256i m, float other) {
+    return _mm256_blendv_ps(_mm256_set1_ps(other), v, _mm256_castsi256_ps(m));
+  }
+  // Lanes where the bytes p[0..8) are nonzero (a bool mask).
+  static R nonzero(const unsigned char* p) {
+    std::int64_t bytes;
+    std::memcpy(&bytes, p, sizeof bytes);
+    const __m256i wide = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(bytes));
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(wide, _mm256_setzero_si256()));
+  }
+  // The first n lanes (0 <= n <= 8), for masked loads and stores.
+  static __m256i lanes(Index n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+};
+
+template <>
+struct Vec<double> {
+  using R = __m256d;
+  static constexpr Index kWidth = 4;
+  static R load(const double* p) { return _mm256_loadu_pd(p); }
+  static R load(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
+  static void store(double* p, R v) { _mm256_storeu_pd(p, v); }
+  static void store(double* p, __m256i m, R v) { _mm256_maskstore_pd(p, m, v); }
+  static void stream(double* p, R v) { _mm256_stream_pd(p, v); }
+  static R set1(double v) { return _mm256_set1_pd(v); }
+  static R add(R a, R b) { return _mm256_add_pd(a, b); }
+  static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
+  static R sub(R a, R b) { return _mm256_sub_pd(a, b); }
+  static R div(R a, R b) { return _mm256_div_pd(a, b); }
+  static R max(R a, R b) { return _mm256_max_pd(a, b); }
+  static R neg_abs(R x) { return _mm256_or_pd(x, _mm256_set1_pd(-0.0)); }
+  static R negative(R x) { return _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ); }
+  static R not_positive(R x) { return _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LE_OQ); }
+  static bool any_below(R x, double c) {
+    return _mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(c), _CMP_LT_OQ)) != 0;
+  }
+  static int bits(R mask) { return _mm256_movemask_pd(mask); }
+  static R select(R mask, R yes, R no) { return _mm256_blendv_pd(no, yes, mask); }
+  static R zero_where(R mask, R v) { return _mm256_andnot_pd(mask, v); }
+  static R keep(R v, __m256i m) { return _mm256_and_pd(v, _mm256_castsi256_pd(m)); }
+  static R fill(R v, __m256i m, double other) {
+    return _mm256_blendv_pd(_mm256_set1_pd(other), v, _mm256_castsi256_pd(m));
+  }
+  static R nonzero(const unsigned char* p) {
+    std::int32_t bytes;
+    std::memcpy(&bytes, p, sizeof bytes);
+    const __m256i wide = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes));
+    return _mm256_castsi256_pd(_mm256_cmpgt_epi64(wide, _mm256_setzero_si256()));
+  }
+  static __m256i lanes(Index n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
+};
+
+// Elements before p + i reaches a 32-byte boundary (where a streaming store needs it), at most n;
+// n when p is not even aligned to its element size.
+template <class T>
+Index to_aligned(const T* p, Index n) {
+  const auto misalign = static_cast<Index>(reinterpret_cast<std::uintptr_t>(p) % 32);
+  if (misalign % static_cast<Index>(sizeof(T)) != 0) return n;
+  const Index k = misalign == 0 ? 0 : (32 - misalign) / static_cast<Index>(sizeof(T));
+  return k < n ? k : n;
+}
+
+// y[i] = f(x[i]) a vector at a time. The last partial vector goes through a mask, and so, with Stream,
+// does the part before y's first 32-byte boundary, the whole vectors then written with streaming
+// stores (the caller ends with _mm_sfence); so every element takes the same path wherever it sits.
+// y may be x.
+template <class T, bool Stream = false, class F>
+void map_vectors(const T* x, T* y, Index n, F&& f) {
+  using V = Vec<T>;
+  constexpr Index W = V::kWidth;
+  Index i = 0;
+  if (Stream) {
+    const Index head = to_aligned(y, n);
+    if (head >= W) {  // y never aligned (and n >= W): plain stores
+      map_vectors<T, false>(x, y, n, f);
+      return;
+    }
+    if (head > 0) V::store(y, V::lanes(head), f(V::load(x, V::lanes(head))));
+    i = head;
+  }
+  for (; i + W <= n; i += W) {
+    if (Stream)
+      V::stream(y + i, f(V::load(x + i)));
+    else
+      V::store(y + i, f(V::load(x + i)));
+  }
+  if (i < n) {
+    const __m256i m = V::lanes(n - i);
+    V::store(y + i, m, f(V::load(x + i, m)));
+  }
+}
+
+}  // namespace fastlayers::detail
+#endif
