@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fastlayers/affine.hpp"
+#include "fastlayers/network.hpp"
 #include "fastlayers/relu.hpp"
 #include "fastlayers/sigmoid.hpp"
 #include "fastlayers/softmax_with_loss.hpp"
@@ -265,6 +266,35 @@ void BM_SoftmaxWithLossBackwardOneHot(benchmark::State& state) {
   state.counters["bytes"] = per_second(static_cast<double>(n * c) * 3 * sizeof(T));
 }
 
+// The book's TwoLayerNet gradient as one fused call (net_gradient: Affine 784->50, Relu, Affine 50->10,
+// SoftmaxWithLoss on integer labels, batch N; no dx for the first layer): 2*N*(2*784*50 + 3*50*10) flops.
+template <class T>
+void BM_TwoLayerNetGradient(benchmark::State& state) {
+  if (!setup(state, 1)) return;
+  const Index n = state.range(0), d = 784, h = 50, c = 10;
+  const auto x = normal<T>(n * d, 0.3, 1);
+  const auto W1 = normal<T>(d * h, 0.01, 2), b1 = normal<T>(h, 0.01, 3);
+  const auto W2 = normal<T>(h * c, 0.01, 4), b2 = normal<T>(c, 0.01, 5);
+  const auto labels = random_labels(n, c, 6);
+  std::vector<T> dW1(usize(d * h)), db1(usize(h)), dW2(usize(h * c)), db2(usize(c));
+  std::vector<fl::NetLayer<T>> layers(3);
+  layers[0] = {fl::NetLayerKind::affine, fl::MatView<T>{W1.data(), d, h, false}, b1.data(), dW1.data(), db1.data()};
+  layers[1].kind = fl::NetLayerKind::relu;
+  layers[2] = {fl::NetLayerKind::affine, fl::MatView<T>{W2.data(), h, c, false}, b2.data(), dW2.data(), db2.data()};
+  fl::NetBuffers<T> buf;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(fl::net_gradient<T>(layers.data(), 3, x.data(), n, d, labels.data(), nullptr, buf));
+    benchmark::ClobberMemory();
+  }
+  state.counters["flops"] = per_second(2.0 * static_cast<double>(n) * (2 * d * h + 3 * h * c));
+}
+
+void net_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"N", "threads"});
+  for (std::int64_t t : {1, 2}) b->Args({100, t});
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
 #if FASTLAYERS_BENCH_X86
 constexpr int kChains = 12;  // independent FMA chains: more than FMA latency x FMA ports (4 x 2 on Zen 3)
 
@@ -314,6 +344,7 @@ FASTLAYERS_BENCH(BM_SoftmaxWithLossForwardLabels, softmax_args);
 FASTLAYERS_BENCH(BM_SoftmaxWithLossForwardOneHot, softmax_args);
 FASTLAYERS_BENCH(BM_SoftmaxWithLossBackwardLabels, softmax_args);
 FASTLAYERS_BENCH(BM_SoftmaxWithLossBackwardOneHot, softmax_args);
+FASTLAYERS_BENCH(BM_TwoLayerNetGradient, net_args);
 
 // Which core the numbers are for, in the context header (console) and "context" (JSON).
 const bool kContext = (benchmark::AddCustomContext("fastlayers_isa", FASTLAYERS_ISA), true);

@@ -44,9 +44,9 @@ void sigmoid_forward_chunk(const T* x, T* out, Index n) {
 
 #ifdef FASTLAYERS_AVX2_EXP
 // The same formula a vector at a time with the AVX2 exp (exp.hpp), every element through the same
-// path (map_vectors).
+// path (map_vectors). Forced inline: GCC left the double version a call per vector (1.6x slower).
 template <class T>
-typename detail::Vec<T>::R sigmoid_v(typename detail::Vec<T>::R x) {
+[[gnu::always_inline]] inline typename detail::Vec<T>::R sigmoid_v(typename detail::Vec<T>::R x) {
   using V = detail::Vec<T>;
   const auto e = detail::exp_nonpositive<T>(V::neg_abs(x));  // exp(-|x|)
   const auto r = V::div(V::set1(T(1)), V::add(V::set1(T(1)), e));

@@ -108,7 +108,8 @@ Index to_aligned(const T* p, Index n) {
 // y[i] = f(x[i]) a vector at a time. The last partial vector goes through a mask, and so, with Stream,
 // does the part before y's first 32-byte boundary, the whole vectors then written with streaming
 // stores (the caller ends with _mm_sfence); so every element takes the same path wherever it sits.
-// y may be x.
+// y may be x. Two vectors a round: a kernel like Sigmoid's is bound by the latency of its exp and division,
+// and the pair gives the core two independent chains side by side (measured 1.1-1.2x on float Sigmoid).
 template <class T, bool Stream = false, class F>
 void map_vectors(const T* x, T* y, Index n, F&& f) {
   using V = Vec<T>;
@@ -122,6 +123,16 @@ void map_vectors(const T* x, T* y, Index n, F&& f) {
     }
     if (head > 0) V::store(y, V::lanes(head), f(V::load(x, V::lanes(head))));
     i = head;
+  }
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const auto a = f(V::load(x + i)), b = f(V::load(x + i + W));
+    if (Stream) {
+      V::stream(y + i, a);
+      V::stream(y + i + W, b);
+    } else {
+      V::store(y + i, a);
+      V::store(y + i + W, b);
+    }
   }
   for (; i + W <= n; i += W) {
     if (Stream)
