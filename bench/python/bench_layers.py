@@ -1,7 +1,7 @@
 """Times fastlayers, the book's NumPy layers and PyTorch in one run: a child process per thread count and library.
 
     python bench/python/bench_layers.py [--quick] [--threads 1,2] [--dtypes float32,float64] [--cases NAMES]
-                                        [--out PATH] [--keep-openblas-env]
+                                        [--repeats N] [--out PATH] [--keep-openblas-env]
 
 Prints a table (median times, speedups, fraction of this machine's measured limits, PASS/MISS against the
 targets of issue 3), writes JSON (bench/results/latest.json by default) and a bar chart of the speedups next
@@ -9,7 +9,11 @@ to it (same name, .png). Each child process sets OMP_NUM_THREADS, OPENBLAS_NUM_T
 and unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (they can make NumPy's OpenBLAS pick slow kernels) unless
 --keep-openblas-env is given. The libraries run in separate processes because their thread pools (libgomp for
 fastlayers and torch, OpenBLAS's own for NumPy) spin after each call and, sharing 2 cores in one process, starve
-each other. See bench/README.md.
+each other. The whole set of child processes runs --repeats times (3 by default, 1 with --quick), interleaved,
+each with that share of the time budget, and a row reports the median over those processes of each one's
+median: the machine's speed drifts over minutes on a shared host, and a process can land in a slower mode
+for its lifetime (seen here for microsecond calls), so one process per library, run minutes apart from the
+others, made ratios swing by up to 2x between runs. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -421,9 +425,11 @@ def selected_cases(quick: bool, only: list[str] | None) -> list[Case]:
     return [c for c in all_cases(quick) if not only or any(s.lower() in c.name.lower() for s in only)]
 
 
-def run_child(threads: int, family: str, dtypes: list[str], quick: bool, only: list[str] | None) -> dict[str, Any]:
-    """Times the implementations of `family` (see FAMILIES) with `threads` threads; the "numpy" child also
-    measures the machine's limits; the "check" child only compares outputs."""
+def run_child(
+    threads: int, family: str, dtypes: list[str], quick: bool, only: list[str] | None, repeats: int = 1
+) -> dict[str, Any]:
+    """Times the implementations of `family` (see FAMILIES) with `threads` threads, with 1/repeats of the time
+    budget; the "numpy" child also measures the machine's limits; the "check" child only compares outputs."""
     names = FAMILIES[family]
     fl = torch = None
     if "fastlayers" in names:
@@ -437,7 +443,7 @@ def run_child(threads: int, family: str, dtypes: list[str], quick: bool, only: l
             torch = None
         else:
             torch.set_num_threads(threads)
-    budget = 0.05 if quick else 0.3
+    budget = (0.05 if quick else 0.3) / repeats
     load_start = os.getloadavg()
     info: dict[str, Any] = {
         "threads": threads,
@@ -452,7 +458,7 @@ def run_child(threads: int, family: str, dtypes: list[str], quick: bool, only: l
     limit_runs = []
     if family == "numpy":
         print(f"{tag} machine limits", file=sys.stderr, flush=True)
-        limit_runs.append(machine_limits(threads, 2 * budget))
+        limit_runs.append(machine_limits(threads, 2 * budget * repeats))
     rows = []
     for case in selected_cases(quick, only):
         for dtype in dtypes:
@@ -472,7 +478,7 @@ def run_child(threads: int, family: str, dtypes: list[str], quick: bool, only: l
     limits = None
     if family == "numpy":  # measured again at the end; the better of the two is the limit
         print(f"{tag} machine limits again", file=sys.stderr, flush=True)
-        limit_runs.append(machine_limits(threads, 2 * budget))
+        limit_runs.append(machine_limits(threads, 2 * budget * repeats))
         limits = best_limits(limit_runs)
     info["loadavg"] = {"start": load_start, "end": os.getloadavg()}
     return {"info": info, "limits": limits, "rows": rows}
@@ -582,8 +588,11 @@ def print_report(result: dict[str, Any]) -> None:
             f"{min(v['cpu_share'] for v in t.values()):.0%}", row.get("limit", ""), row["target"], row["status"],
         ])
     widths = [max(len(c), *(len(line[k]) for line in lines)) for k, c in enumerate(cols)]
-    print("\nMedian time per call ±IQR/median; xNumPy etc.: that time / fastlayers' time; cpu: the lowest share of "
-          "CPU time the timing thread got in the row (below ~90%: other processes competed, re-run);\nbw: triad "
+    repeats = meta.get("repeats", 1)
+    over = f" (the median of {repeats} processes' medians, run interleaved)" if repeats > 1 else ""
+    print(f"\nMedian time per call{over} ±IQR/median; xNumPy etc.: that time / fastlayers' time; cpu: the "
+          "lowest share of CPU time the timing thread got in the row (below ~90%: other processes competed, "
+          "re-run);\nbw: triad "
           "bandwidth; gemm: NumPy matmul 1024^3; peak: FMA peak x threads; torch targets against the faster torch "
           "variant.")
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
@@ -656,26 +665,51 @@ def run_child_process(args: argparse.Namespace, threads: int, family: str) -> di
         cmd = [sys.executable, __file__, "--child", family, "--threads", str(threads),
                "--dtypes", ",".join(args.dtypes), "--out", str(out)]
         cmd += (["--quick"] if args.quick else []) + (["--cases", args.cases] if args.cases else [])
+        cmd += ["--repeats", str(args.repeats)]
         subprocess.run(cmd, env=env, check=True)
         return json.loads(out.read_text())
+
+
+def combine(stats: list[dict[str, float]]) -> dict[str, Any]:
+    """One implementation's timing over several child processes: the median of their medians (and of their
+    quartiles), the lowest minimum and CPU share, the per-process medians kept."""
+    medians = [st["median"] for st in stats]
+    return {
+        "median": statistics.median(medians),
+        "q1": statistics.median(st["q1"] for st in stats),
+        "q3": statistics.median(st["q3"] for st in stats),
+        "min": min(st["min"] for st in stats),
+        "samples": sum(int(st["samples"]) for st in stats),
+        "cpu_share": min(st["cpu_share"] for st in stats),
+        "process_medians": medians,
+    }
 
 
 def run_parent(args: argparse.Namespace) -> None:
     openblas_env = {k: os.environ[k] for k in OPENBLAS_TUNING_ENV if k in os.environ}
     check = run_child_process(args, 1, "check")
     agrees = {(r["case"], r["dtype"]): r["agrees"] for r in check["rows"]}
-    children, limits, merged = [], {}, {}
-    for threads in args.threads:
-        for family in ("fastlayers", "numpy", "torch"):
-            child = run_child_process(args, threads, family)
-            children.append(child)
-            if child["limits"] is not None:
-                limits[threads] = child["limits"]
-            for row in child["rows"]:
-                key = (row["case"], row["pass"], row["dtype"], threads)
-                merged.setdefault(key, {**row, "times": {}})["times"].update(row["times"])
+    children: list[dict[str, Any]] = []
+    limit_runs: dict[int, list[dict[str, Any]]] = {}
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for repeat in range(args.repeats):
+        if args.repeats > 1:
+            print(f"[repeat {repeat + 1} of {args.repeats}]", file=sys.stderr, flush=True)
+        for threads in args.threads:
+            for family in ("fastlayers", "numpy", "torch"):
+                child = run_child_process(args, threads, family)
+                children.append(child)
+                if child["limits"] is not None:
+                    limit_runs.setdefault(threads, []).append(child["limits"])
+                for row in child["rows"]:
+                    key = (row["case"], row["pass"], row["dtype"], threads)
+                    times = merged.setdefault(key, {**row, "times": {}})["times"]
+                    for name, stat in row["times"].items():
+                        times.setdefault(name, []).append(stat)
+    limits = {t: best_limits([run for lim in lims for run in lim["runs"]]) for t, lims in limit_runs.items()}
     rows = list(merged.values())
     for row in rows:
+        row["times"] = {name: combine(stats) for name, stats in row["times"].items()}
         row["agrees"] = agrees[(row["case"], row["dtype"])]
         analyse(row, limits[row["threads"]])
     order = {c.name: i for i, c in enumerate(all_cases(False))}
@@ -684,7 +718,8 @@ def run_parent(args: argparse.Namespace) -> None:
     result = {
         "meta": {
             "cpu": cpu_name(), "python": platform.python_version(), "openblas_env": openblas_env,
-            "keep_openblas_env": args.keep_openblas_env, "quick": args.quick, "argv": sys.argv[1:],
+            "keep_openblas_env": args.keep_openblas_env, "quick": args.quick, "repeats": args.repeats,
+            "argv": sys.argv[1:],
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         },
         "limits": {str(k): v for k, v in limits.items()},
@@ -706,17 +741,24 @@ def main() -> None:
     p.add_argument("--dtypes", default="float32,float64", help="comma-separated: float32, float64")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT}); PNG beside")
     p.add_argument("--cases", help="comma-separated substrings of case names to run, e.g. 'Sigmoid,Relu 4096'")
+    p.add_argument("--repeats", type=int, help="child processes per library and thread count, interleaved "
+                   "(default 3, 1 with --quick); each gets that share of the time budget")
     p.add_argument("--keep-openblas-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the child processes")
     p.add_argument("--child", choices=FAMILIES, help=argparse.SUPPRESS)
     args = p.parse_args()
     args.threads = [int(t) for t in args.threads.split(",")]
     args.dtypes = [d.strip() for d in args.dtypes.split(",")]
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    if args.repeats < 1:
+        p.error(f"--repeats must be at least 1, got {args.repeats}")
     if not set(args.dtypes) <= {"float32", "float64"}:
         p.error("--dtypes takes float32 and/or float64")
     if args.child:
         only = args.cases.split(",") if args.cases else None
-        args.out.write_text(json.dumps(run_child(args.threads[0], args.child, args.dtypes, args.quick, only)))
+        result = run_child(args.threads[0], args.child, args.dtypes, args.quick, only, args.repeats)
+        args.out.write_text(json.dumps(result))
     else:
         run_parent(args)
 
