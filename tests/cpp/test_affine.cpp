@@ -223,7 +223,8 @@ TYPED_TEST(Affine, FastPathMatchesReference) {
   // Empty, tiny, odd, and large enough (x of 120k elements, W of 150k) for a threaded GEMM.
   const std::tuple<Index, Index, Index> shapes[] = {{0, 3, 4},  {3, 0, 4},   {3, 4, 0},     {1, 1, 1},
                                                     {2, 3, 5},  {7, 13, 3},  {17, 9, 33},   {64, 31, 10},
-                                                    {100, 1, 7}, {300, 401, 50}, {64, 512, 300}};
+                                                    {100, 1, 7}, {300, 401, 50}, {64, 512, 300},
+                                                    {128, 512, 640}};
   std::uint64_t seed = 60;
   for (const auto& [n, d, m] : shapes) {
     SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
