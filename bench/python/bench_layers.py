@@ -1,19 +1,19 @@
-"""Times fastlayers, the book's NumPy layers and PyTorch in one run: a child process per thread count and library.
+"""Times fastlayers, the book's NumPy layers and PyTorch side by side: one process per library and thread count.
 
     python bench/python/bench_layers.py [--quick] [--threads 1,2] [--dtypes float32,float64] [--cases NAMES]
                                         [--repeats N] [--out PATH] [--keep-openblas-env]
 
 Prints a table (median times, speedups, fraction of this machine's measured limits, PASS/MISS against the
 targets of issue 3), writes JSON (bench/results/latest.json by default) and a bar chart of the speedups next
-to it (same name, .png). Each child process sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS,
-and unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (they can make NumPy's OpenBLAS pick slow kernels) unless
---keep-openblas-env is given. The libraries run in separate processes because their thread pools (libgomp for
-fastlayers and torch, OpenBLAS's own for NumPy) spin after each call and, sharing 2 cores in one process, starve
-each other. The whole set of child processes runs --repeats times (3 by default, 1 with --quick), interleaved,
-each with that share of the time budget, and a row reports the median over those processes of each one's
-median: the machine's speed drifts over minutes on a shared host, and a process can land in a slower mode
-for its lifetime (seen here for microsecond calls), so one process per library, run minutes apart from the
-others, made ratios swing by up to 2x between runs. See bench/README.md.
+to it (same name, .png). Each library runs in its own child process (their thread pools -- libgomp for
+fastlayers and torch, OpenBLAS's own for NumPy -- spin after each call and, sharing 2 cores in one process,
+starve each other); each child sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS, and unsets
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (they can make NumPy's OpenBLAS pick slow kernels) unless
+--keep-openblas-env is given. The parent keeps the three children of a thread count alive and asks them for one
+case after the other, so the libraries of a row are timed seconds apart (this shared host's speed drifts over
+minutes). The whole is repeated --repeats times (3 by default, 1 with --quick) with fresh processes, each with
+that share of the time budget, and a row reports the median of the processes' medians: a process can keep a
+slower mode for its lifetime (seen here for microsecond calls). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -425,11 +425,8 @@ def selected_cases(quick: bool, only: list[str] | None) -> list[Case]:
     return [c for c in all_cases(quick) if not only or any(s.lower() in c.name.lower() for s in only)]
 
 
-def run_child(
-    threads: int, family: str, dtypes: list[str], quick: bool, only: list[str] | None, repeats: int = 1
-) -> dict[str, Any]:
-    """Times the implementations of `family` (see FAMILIES) with `threads` threads, with 1/repeats of the time
-    budget; the "numpy" child also measures the machine's limits; the "check" child only compares outputs."""
+def open_family(threads: int, family: str) -> tuple[tuple[str, ...], Any, Any]:
+    """Imports the libraries of `family` (see FAMILIES) and sets their thread counts; returns (names, fl, torch)."""
     names = FAMILIES[family]
     fl = torch = None
     if "fastlayers" in names:
@@ -443,9 +440,11 @@ def run_child(
             torch = None
         else:
             torch.set_num_threads(threads)
-    budget = (0.05 if quick else 0.3) / repeats
-    load_start = os.getloadavg()
-    info: dict[str, Any] = {
+    return names, fl, torch
+
+
+def child_info(threads: int, family: str, fl: Any, torch: Any, load_start: tuple[float, ...]) -> dict[str, Any]:
+    return {
         "threads": threads,
         "family": family,
         "env": {k: os.environ.get(k) for k in THREAD_ENV + OPENBLAS_TUNING_ENV},
@@ -453,35 +452,65 @@ def run_child(
         "fastlayers": fl and {"version": fl.__version__, "isa": fl.isa, "threads": fl.get_num_threads()},
         "torch": torch and {"version": torch.__version__, "threads": torch.get_num_threads()},
         "threadpoolctl": threadpool_report(),
+        "loadavg": {"start": load_start, "end": os.getloadavg()},
     }
-    tag = f"[threads={threads} {family}]"
-    limit_runs = []
-    if family == "numpy":
-        print(f"{tag} machine limits", file=sys.stderr, flush=True)
-        limit_runs.append(machine_limits(threads, 2 * budget * repeats))
+
+
+def measure_case(case: Case, dtype: str, threads: int, names: tuple[str, ...], fl: Any, torch: Any,
+                 budget: float) -> list[dict[str, Any]]:
+    """The rows (one per pass) of one case and dtype for the implementations `names`."""
+    impls = implementations(case, dtype, names, fl, torch)
+    rows = [{
+        "case": case.name, "layer": case.layer, "dims": list(case.dims), "group": case.group,
+        "pass": pass_, "dtype": dtype, "threads": threads,
+        "times": measure({name: calls[pass_] for name, calls in impls.items()}, budget),
+        "work": case.work(pass_, np.dtype(dtype).itemsize),
+    } for pass_ in case.passes]
+    del impls
+    return rows
+
+
+def run_check(dtypes: list[str], quick: bool, only: list[str] | None) -> dict[str, Any]:
+    """Runs every implementation once per case and dtype and compares their outputs with the book's."""
+    load_start = os.getloadavg()
+    names, fl, torch = open_family(1, "check")
     rows = []
     for case in selected_cases(quick, only):
         for dtype in dtypes:
-            print(f"{tag} {case.name} {dtype}", file=sys.stderr, flush=True)
-            impls = implementations(case, dtype, names, fl, torch)
-            if family == "check":
-                rows.append({"case": case.name, "dtype": dtype, "agrees": agreement(impls)})
-                continue
-            for pass_ in case.passes:
-                rows.append({
-                    "case": case.name, "layer": case.layer, "dims": list(case.dims), "group": case.group,
-                    "pass": pass_, "dtype": dtype, "threads": threads,
-                    "times": measure({name: calls[pass_] for name, calls in impls.items()}, budget),
-                    "work": case.work(pass_, np.dtype(dtype).itemsize),
-                })
-            del impls
-    limits = None
-    if family == "numpy":  # measured again at the end; the better of the two is the limit
-        print(f"{tag} machine limits again", file=sys.stderr, flush=True)
-        limit_runs.append(machine_limits(threads, 2 * budget * repeats))
-        limits = best_limits(limit_runs)
-    info["loadavg"] = {"start": load_start, "end": os.getloadavg()}
-    return {"info": info, "limits": limits, "rows": rows}
+            print(f"[check] {case.name} {dtype}", file=sys.stderr, flush=True)
+            rows.append({"case": case.name, "dtype": dtype,
+                         "agrees": agreement(implementations(case, dtype, names, fl, torch))})
+    return {"info": child_info(1, "check", fl, torch, load_start), "rows": rows}
+
+
+REPLY = "@bench-reply "  # marks the child's answers on its stdout (anything else printed there is ignored)
+
+
+def serve(threads: int, family: str, quick: bool, repeats: int) -> None:
+    """A measuring child: answers the parent's requests, one JSON line each on stdin, until "quit".
+
+    {"op": "case", "case": NAME, "dtype": DTYPE} -> {"rows": [...]} (1/repeats of the time budget);
+    {"op": "limits"} -> machine_limits; {"op": "info"} -> versions, thread pools, load average.
+    """
+    load_start = os.getloadavg()
+    names, fl, torch = open_family(threads, family)
+    budget = (0.05 if quick else 0.3) / repeats
+    cases = {c.name: c for c in all_cases(quick)}
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request["op"]
+        if op == "quit":
+            break
+        if op == "case":
+            answer: Any = {"rows": measure_case(cases[request["case"]], request["dtype"], threads, names, fl, torch,
+                                                budget)}
+        elif op == "limits":
+            answer = machine_limits(threads, 2 * budget)
+        elif op == "info":
+            answer = child_info(threads, family, fl, torch, load_start)
+        else:
+            raise ValueError(f"unknown request {request!r}")
+        print(REPLY + json.dumps(answer), flush=True)
 
 
 # --- parent: targets, table, JSON, plot ---------------------------------------------------------------------
@@ -494,7 +523,7 @@ def analyse(row: dict[str, Any], limits: dict[str, Any]) -> None:
     row["speedup"] = {k: t / fl_t for k, t in times.items() if k != "fastlayers"}
     torch_ts = [times[k] for k in ("torch", "torch_manual") if k in times]
     torch_best = min(torch_ts) if torch_ts else None
-    dtype, threads, layer, group = row["dtype"], row["threads"], row["layer"], row["group"]
+    dtype, layer, group = row["dtype"], row["layer"], row["group"]
     if row["work"] is not None and group != "overhead":
         kind, amount = row["work"]
         rate = amount / fl_t / 1e9
@@ -589,7 +618,7 @@ def print_report(result: dict[str, Any]) -> None:
         ])
     widths = [max(len(c), *(len(line[k]) for line in lines)) for k, c in enumerate(cols)]
     repeats = meta.get("repeats", 1)
-    over = f" (the median of {repeats} processes' medians, run interleaved)" if repeats > 1 else ""
+    over = f" (the median of {repeats} processes' medians)" if repeats > 1 else ""
     print(f"\nMedian time per call{over} ±IQR/median; xNumPy etc.: that time / fastlayers' time; cpu: the "
           "lowest share of CPU time the timing thread got in the row (below ~90%: other processes competed, "
           "re-run);\nbw: triad "
@@ -653,21 +682,51 @@ def cpu_name() -> str:
     return f"{platform.processor() or platform.machine()} x{os.cpu_count()}"
 
 
-def run_child_process(args: argparse.Namespace, threads: int, family: str) -> dict[str, Any]:
-    """Runs run_child in a fresh interpreter with the thread environment for `threads`; returns its result."""
+def child_env(args: argparse.Namespace, threads: int) -> dict[str, str]:
+    """The environment of a child for `threads`: the thread variables set, OpenBLAS tuning unset (unless kept)."""
     env = dict(os.environ)
     env.update({k: str(threads) for k in THREAD_ENV})
     if not args.keep_openblas_env:
         for k in OPENBLAS_TUNING_ENV:
             env.pop(k, None)
+    return env
+
+
+def run_check_process(args: argparse.Namespace) -> dict[str, Any]:
+    """run_check in a fresh interpreter; returns its result."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "child.json"
-        cmd = [sys.executable, __file__, "--child", family, "--threads", str(threads),
-               "--dtypes", ",".join(args.dtypes), "--out", str(out)]
+        out = Path(tmp) / "check.json"
+        cmd = [sys.executable, __file__, "--check-child", "--dtypes", ",".join(args.dtypes), "--out", str(out)]
         cmd += (["--quick"] if args.quick else []) + (["--cases", args.cases] if args.cases else [])
-        cmd += ["--repeats", str(args.repeats)]
-        subprocess.run(cmd, env=env, check=True)
+        subprocess.run(cmd, env=child_env(args, 1), check=True)
         return json.loads(out.read_text())
+
+
+class Child:
+    """One library family's measuring process for one thread count (serve), alive for one repeat."""
+
+    def __init__(self, args: argparse.Namespace, threads: int, family: str) -> None:
+        cmd = [sys.executable, __file__, "--serve", family, "--threads", str(threads), "--repeats", str(args.repeats)]
+        cmd += ["--quick"] if args.quick else []
+        self.family = family
+        self.proc = subprocess.Popen(cmd, env=child_env(args, threads), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+
+    def ask(self, **request: Any) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith(REPLY):
+                return json.loads(line[len(REPLY):])
+        raise RuntimeError(f"the {self.family} child ended (exit code {self.proc.wait()}) before answering {request}")
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+        self.proc.stdin.close()
+        if self.proc.wait() != 0:
+            raise RuntimeError(f"the {self.family} child exited with code {self.proc.returncode}")
 
 
 def combine(stats: list[dict[str, float]]) -> dict[str, Any]:
@@ -687,33 +746,41 @@ def combine(stats: list[dict[str, float]]) -> dict[str, Any]:
 
 def run_parent(args: argparse.Namespace) -> None:
     openblas_env = {k: os.environ[k] for k in OPENBLAS_TUNING_ENV if k in os.environ}
-    check = run_child_process(args, 1, "check")
+    check = run_check_process(args)
     agrees = {(r["case"], r["dtype"]): r["agrees"] for r in check["rows"]}
     children: list[dict[str, Any]] = []
     limit_runs: dict[int, list[dict[str, Any]]] = {}
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    families = ("fastlayers", "numpy", "torch")
+    requests = [(case.name, dtype) for case in selected_cases(args.quick, args.only) for dtype in args.dtypes]
     for repeat in range(args.repeats):
-        if args.repeats > 1:
-            print(f"[repeat {repeat + 1} of {args.repeats}]", file=sys.stderr, flush=True)
         for threads in args.threads:
-            for family in ("fastlayers", "numpy", "torch"):
-                child = run_child_process(args, threads, family)
-                children.append(child)
-                if child["limits"] is not None:
-                    limit_runs.setdefault(threads, []).append(child["limits"])
-                for row in child["rows"]:
-                    key = (row["case"], row["pass"], row["dtype"], threads)
-                    times = merged.setdefault(key, {**row, "times": {}})["times"]
-                    for name, stat in row["times"].items():
-                        times.setdefault(name, []).append(stat)
-    limits = {t: best_limits([run for lim in lims for run in lim["runs"]]) for t, lims in limit_runs.items()}
+            procs = [Child(args, threads, family) for family in families]
+            numpy_child = procs[families.index("numpy")]
+            limit_runs.setdefault(threads, []).append(numpy_child.ask(op="limits"))
+            for i, (case, dtype) in enumerate(requests):
+                print(f"[repeat {repeat + 1}/{args.repeats}, threads={threads}] {case} {dtype}", file=sys.stderr,
+                      flush=True)
+                for child in procs[i % 3:] + procs[:i % 3]:  # each library first in turn
+                    if threads > 1:
+                        time.sleep(0.1)  # the last library's thread pool may still spin (OpenBLAS: ~0.1 s)
+                    for row in child.ask(op="case", case=case, dtype=dtype)["rows"]:
+                        key = (row["case"], row["pass"], row["dtype"], threads)
+                        times = merged.setdefault(key, {**row, "times": {}})["times"]
+                        for name, stat in row["times"].items():
+                            times.setdefault(name, []).append(stat)
+            limit_runs[threads].append(numpy_child.ask(op="limits"))
+            for child in procs:
+                children.append({"info": child.ask(op="info")})
+                child.close()
+    limits = {t: best_limits(runs) for t, runs in limit_runs.items()}
     rows = list(merged.values())
     for row in rows:
         row["times"] = {name: combine(stats) for name, stats in row["times"].items()}
         row["agrees"] = agrees[(row["case"], row["dtype"])]
         analyse(row, limits[row["threads"]])
     order = {c.name: i for i, c in enumerate(all_cases(False))}
-    pass_order = {p: i for i, p in enumerate(OVERHEAD_PASSES + ("step", "fused"))}
+    pass_order = {p: i for i, p in enumerate((*OVERHEAD_PASSES, "step", "fused"))}
     rows.sort(key=lambda r: (order[r["case"]], pass_order[r["pass"]], r["dtype"], r["threads"]))
     result = {
         "meta": {
@@ -737,28 +804,30 @@ def run_parent(args: argparse.Namespace) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="few shapes, ~0.05 s per measurement")
-    p.add_argument("--threads", default="1,2", help="comma-separated thread counts, one child process each")
+    p.add_argument("--threads", default="1,2", help="comma-separated thread counts, child processes for each")
     p.add_argument("--dtypes", default="float32,float64", help="comma-separated: float32, float64")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT}); PNG beside")
     p.add_argument("--cases", help="comma-separated substrings of case names to run, e.g. 'Sigmoid,Relu 4096'")
-    p.add_argument("--repeats", type=int, help="child processes per library and thread count, interleaved "
-                   "(default 3, 1 with --quick); each gets that share of the time budget")
+    p.add_argument("--repeats", type=int, help="child processes per library and thread count, one after the "
+                   "other (default 3, 1 with --quick); each gets that share of the time budget")
     p.add_argument("--keep-openblas-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the child processes")
-    p.add_argument("--child", choices=FAMILIES, help=argparse.SUPPRESS)
+    p.add_argument("--serve", choices=[f for f in FAMILIES if f != "check"], help=argparse.SUPPRESS)
+    p.add_argument("--check-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     args.threads = [int(t) for t in args.threads.split(",")]
     args.dtypes = [d.strip() for d in args.dtypes.split(",")]
+    args.only = args.cases.split(",") if args.cases else None
     if args.repeats is None:
         args.repeats = 1 if args.quick else 3
     if args.repeats < 1:
         p.error(f"--repeats must be at least 1, got {args.repeats}")
     if not set(args.dtypes) <= {"float32", "float64"}:
         p.error("--dtypes takes float32 and/or float64")
-    if args.child:
-        only = args.cases.split(",") if args.cases else None
-        result = run_child(args.threads[0], args.child, args.dtypes, args.quick, only, args.repeats)
-        args.out.write_text(json.dumps(result))
+    if args.serve:
+        serve(args.threads[0], args.serve, args.quick, args.repeats)
+    elif args.check_child:
+        args.out.write_text(json.dumps(run_check(args.dtypes, args.quick, args.only)))
     else:
         run_parent(args)
 
