@@ -483,6 +483,10 @@ def run_check(dtypes: list[str], quick: bool, only: list[str] | None) -> dict[st
     return {"info": child_info(1, "check", fl, torch, load_start), "rows": rows}
 
 
+# Seconds to wait after the NumPy child before timing another library with 2 threads: OpenBLAS's idle threads spin
+# (yielding) for 2^28 TSC cycles, ~0.1 s here, and a second thread of the next library then waited for kernel ticks
+# (a 2-thread Affine forward of 0.12 ms took 6-8 ms in some processes, right after the limits' GEMMs).
+PAUSE_AFTER_OPENBLAS = 0.3
 REPLY = "@bench-reply "  # marks the child's answers on its stdout (anything else printed there is ignored)
 
 
@@ -758,12 +762,14 @@ def run_parent(args: argparse.Namespace) -> None:
             procs = [Child(args, threads, family) for family in families]
             numpy_child = procs[families.index("numpy")]
             limit_runs.setdefault(threads, []).append(numpy_child.ask(op="limits"))
+            last = numpy_child
             for i, (case, dtype) in enumerate(requests):
                 print(f"[repeat {repeat + 1}/{args.repeats}, threads={threads}] {case} {dtype}", file=sys.stderr,
                       flush=True)
                 for child in procs[i % 3:] + procs[:i % 3]:  # each library first in turn
-                    if threads > 1:
-                        time.sleep(0.1)  # the last library's thread pool may still spin (OpenBLAS: ~0.1 s)
+                    if threads > 1:  # let the last library's idle threads stop spinning (OpenBLAS's: ~0.1 s)
+                        time.sleep(PAUSE_AFTER_OPENBLAS if last is numpy_child else 0.05)
+                    last = child
                     for row in child.ask(op="case", case=case, dtype=dtype)["rows"]:
                         key = (row["case"], row["pass"], row["dtype"], threads)
                         times = merged.setdefault(key, {**row, "times": {}})["times"]
