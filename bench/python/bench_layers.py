@@ -494,7 +494,8 @@ def serve(threads: int, family: str, quick: bool, repeats: int) -> None:
     """A measuring child: answers the parent's requests, one JSON line each on stdin, until "quit".
 
     {"op": "case", "case": NAME, "dtype": DTYPE} -> {"rows": [...]} (1/repeats of the time budget);
-    {"op": "limits"} -> machine_limits; {"op": "info"} -> versions, thread pools, load average.
+    {"op": "limits"} -> machine_limits; {"op": "info"} -> versions, thread pools, load average; {"op": "ping"}
+    -> "ready" (the libraries are imported).
     """
     load_start = os.getloadavg()
     names, fl, torch = open_family(threads, family)
@@ -510,6 +511,8 @@ def serve(threads: int, family: str, quick: bool, repeats: int) -> None:
                                                 budget)}
         elif op == "limits":
             answer = machine_limits(threads, 2 * budget)
+        elif op == "ping":
+            answer = "ready"
         elif op == "info":
             answer = child_info(threads, family, fl, torch, load_start)
         else:
@@ -760,6 +763,8 @@ def run_parent(args: argparse.Namespace) -> None:
     for repeat in range(args.repeats):
         for threads in args.threads:
             procs = [Child(args, threads, family) for family in families]
+            for child in procs:  # all imports done (importing torch takes seconds of CPU) before anything is timed
+                child.ask(op="ping")
             numpy_child = procs[families.index("numpy")]
             limit_runs.setdefault(threads, []).append(numpy_child.ask(op="limits"))
             last = numpy_child
