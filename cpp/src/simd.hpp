@@ -29,6 +29,7 @@ struct Vec<float> {
   static R set1(float v) { return _mm256_set1_ps(v); }
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }  // a * b + c, one rounding
   static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
   static R div(R a, R b) { return _mm256_div_ps(a, b); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
@@ -70,6 +71,7 @@ struct Vec<double> {
   static R set1(double v) { return _mm256_set1_pd(v); }
   static R add(R a, R b) { return _mm256_add_pd(a, b); }
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
+  static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
   static R sub(R a, R b) { return _mm256_sub_pd(a, b); }
   static R div(R a, R b) { return _mm256_div_pd(a, b); }
   static R max(R a, R b) { return _mm256_max_pd(a, b); }
