@@ -23,7 +23,8 @@ template <class Arg, class Out>
 void exp_exact(const Arg& arg, Out&& out) {
   using T = typename Eigen::internal::remove_all<Out>::type::Scalar;
   out = arg.exp();
-  if (out.size() > 0 && arg.minCoeff() < -kSubnormal<T>)
+  // PropagateNumbers: with the default, a NaN anywhere could make the minimum NaN and skip the redo.
+  if (out.size() > 0 && arg.template minCoeff<Eigen::PropagateNumbers>() < -kSubnormal<T>)
     for (Index i = 0; i < out.size(); ++i)
       if (arg.coeff(i) < -kSubnormal<T>) out.coeffRef(i) = std::exp(arg.coeff(i));
 }
@@ -56,27 +57,31 @@ constexpr Index kBlock = 256;
 namespace fastlayers::detail {
 
 // exp(x) in each lane for -kSubnormal<float> <= x <= 0 (normal results), under 1 ulp from the
-// correctly rounded value (0.94 at most over every float of the range; tests/cpp/test_exp.cpp checks
-// every 31st against std::exp in long double).
-// x = n ln2 + r with n = round(x / ln2), |r| <= ln2 / 2; ln2 is split into a 9-bit head, so n * head
-// is exact, and a tail. exp(r) by its Taylor series to r^7 (truncation < 6e-9, a twentieth of an
-// ulp); 2^n built in the exponent field. NaN lanes give NaN. Other lanes (x < -87, x > 0) are
-// wrong: exp_nonpositive below redoes x < -87.
+// correctly rounded value (0.88 at most over every float of the range, against std::exp in long
+// double; tests/cpp/test_exp.cpp checks every 31st). x = n ln2 + r with n = round(x / ln2), |r| <= ln2 / 2: adding
+// 1.5 * 2^23 rounds x / ln2 to an integer held in the low mantissa bits of t, so t's bits shifted up
+// by 23 are n's in the exponent field; ln2 is split into a 9-bit head, so n * head is exact, and a
+// tail. exp(r) = 1 + r + r^2 q(r) with q of degree 4, fitted for the least maximal relative error
+// over |r| <= ln2 / 2 (3.1e-9, a twentieth of an ulp; the Taylor series needs degree 7 for that);
+// 2^n is added to the exponent field, exact as every result is normal. Nine multiply-adds a vector
+// where the Taylor form with a rounding instruction and a final multiply took eleven, and this
+// kernel is bound by the FMA ports (Sigmoid 1.3x faster). Lanes with x < -87, x > 0 or NaN are
+// wrong (a NaN's payload would reach the exponent): exp_nonpositive below redoes them.
 inline __m256 exp_approx(__m256 x) {
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 shift = _mm256_set1_ps(12582912.0f);  // 1.5 * 2^23
+  const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), shift);
+  const __m256 n = _mm256_sub_ps(t, shift);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440054690583e-4f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  __m256 p = _mm256_set1_ps(0x1.6a23cep-10f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.123a2p-7f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.5558f2p-5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.555492p-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0x1.fffffcp-2f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+  const __m256i scale = _mm256_slli_epi32(_mm256_castps_si256(t), 23);
+  return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), scale));
 }
 
 // The same for four double lanes, -kSubnormal<double> <= x <= 0: ln2 split into a head with 32
@@ -110,8 +115,8 @@ inline __m256d exp_approx(__m256d x) {
   return _mm256_mul_pd(p, _mm256_castsi256_pd(bits));
 }
 
-// e = exp_approx(x) with the lanes where x < -kSubnormal (subnormal or zero results, -inf) redone
-// with std::exp. Rare, so out of line.
+// e = exp_approx(x) with the lanes where x < -kSubnormal (subnormal or zero results, -inf) or NaN
+// redone with std::exp. Rare, so out of line.
 template <class T>
 [[gnu::noinline, gnu::cold]] typename Vec<T>::R exp_redo_tail(typename Vec<T>::R x, typename Vec<T>::R e) {
   using V = Vec<T>;
@@ -120,7 +125,7 @@ template <class T>
   V::store(xs, x);
   V::store(es, e);
   for (Index j = 0; j < V::kWidth; ++j)
-    if (xs[j] < -kSubnormal<T>) es[j] = std::exp(xs[j]);
+    if (!(xs[j] >= -kSubnormal<T>)) es[j] = std::exp(xs[j]);
   return V::load(es);
 }
 
@@ -128,7 +133,7 @@ template <class T>
 template <class T>
 [[gnu::always_inline]] inline typename Vec<T>::R exp_nonpositive(typename Vec<T>::R x) {
   const auto e = exp_approx(x);
-  return Vec<T>::any_below(x, -kSubnormal<T>) ? exp_redo_tail<T>(x, e) : e;
+  return Vec<T>::any_below_or_nan(x, -kSubnormal<T>) ? exp_redo_tail<T>(x, e) : e;
 }
 
 }  // namespace fastlayers::detail

@@ -36,8 +36,7 @@ void sigmoid_forward_chunk(const T* x, T* out, Index n) {
     T* ob = out + b;
     for (Index i = 0; i < len; ++i) {
       const T ei = ep[i];
-      const T r = T(1) / (T(1) + ei);
-      ob[i] = xb[i] >= T(0) ? r : ei * r;
+      ob[i] = (xb[i] >= T(0) ? T(1) : ei) / (T(1) + ei);
     }
   }
 }
@@ -49,8 +48,7 @@ template <class T>
 [[gnu::always_inline]] inline typename detail::Vec<T>::R sigmoid_v(typename detail::Vec<T>::R x) {
   using V = detail::Vec<T>;
   const auto e = detail::exp_nonpositive<T>(V::neg_abs(x));  // exp(-|x|)
-  const auto r = V::div(V::set1(T(1)), V::add(V::set1(T(1)), e));
-  return V::select(V::negative(x), V::mul(e, r), r);
+  return V::div(V::select(V::negative(x), e, V::set1(T(1))), V::add(V::set1(T(1)), e));
 }
 
 template <>

@@ -36,8 +36,9 @@ struct Vec<float> {
   static R neg_abs(R x) { return _mm256_or_ps(x, _mm256_set1_ps(-0.0f)); }
   static R negative(R x) { return _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ); }
   static R not_positive(R x) { return _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ); }
-  static bool any_below(R x, float c) {
-    return _mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(c), _CMP_LT_OQ)) != 0;
+  // Whether any lane is below c or NaN.
+  static bool any_below_or_nan(R x, float c) {
+    return _mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(c), _CMP_NGE_UQ)) != 0;
   }
   static int bits(R mask) { return _mm256_movemask_ps(mask); }
   static R select(R mask, R yes, R no) { return _mm256_blendv_ps(no, yes, mask); }
@@ -78,8 +79,8 @@ struct Vec<double> {
   static R neg_abs(R x) { return _mm256_or_pd(x, _mm256_set1_pd(-0.0)); }
   static R negative(R x) { return _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ); }
   static R not_positive(R x) { return _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LE_OQ); }
-  static bool any_below(R x, double c) {
-    return _mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(c), _CMP_LT_OQ)) != 0;
+  static bool any_below_or_nan(R x, double c) {
+    return _mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(c), _CMP_NGE_UQ)) != 0;
   }
   static int bits(R mask) { return _mm256_movemask_pd(mask); }
   static R select(R mask, R yes, R no) { return _mm256_blendv_pd(no, yes, mask); }

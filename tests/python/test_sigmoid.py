@@ -132,3 +132,17 @@ def test_readonly_and_zero_stride_inputs():
     assert_close(out, ref.sigmoid(np.ascontiguousarray(x)))
     dx = sig.backward(np.broadcast_to(np.array([1.0, 2.0, 3.0]), (2, 3)))
     assert_close(dx, np.array([1.0, 2.0, 3.0]) * (1 - out) * out)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_nan_gives_nan_and_leaves_its_neighbours_alone(dtype):
+    """A NaN (here with payload bits in its low mantissa, either sign) gives NaN in its own element only; the
+    saturating and subnormal-range elements beside it come out as they do in an array without it."""
+    itype = np.uint32 if dtype == np.float32 else np.uint64
+    nans = np.array([np.nan, -np.nan], dtype=dtype).view(itype) | itype(0x1FF)
+    others = np.array([-1000.0, -100.0, -90.0, -87.5, -3.0, 0.5, 2.0, -np.inf], dtype=dtype)
+    x = np.empty(3 * len(others), dtype=dtype)
+    x[0::3], x[1::3], x[2::3] = nans.view(dtype)[0], others, nans.view(dtype)[1]  # a NaN first: the baseline
+    out = fl.Sigmoid().forward(x)  # build's minimum of the block then came out NaN and skipped the redo
+    assert np.isnan(out[0::3]).all() and np.isnan(out[2::3]).all()
+    np.testing.assert_array_equal(out[1::3], fl.Sigmoid().forward(others.copy()))

@@ -22,8 +22,7 @@ template <class T>
 void sigmoid_forward_reference(const T* x, T* out, Index n) {
   for (Index i = 0; i < n; ++i) {
     const T e = std::exp(-std::abs(x[i]));
-    const T r = T(1) / (T(1) + e);
-    out[i] = x[i] >= T(0) ? r : e * r;
+    out[i] = (x[i] >= T(0) ? T(1) : e) / (T(1) + e);
   }
 }
 
