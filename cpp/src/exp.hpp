@@ -84,35 +84,28 @@ inline __m256 exp_approx(__m256 x) {
   return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), scale));
 }
 
-// The same for four double lanes, -kSubnormal<double> <= x <= 0: ln2 split into a head with 32
-// trailing zero bits (n * head exact for |n| < 2^21) and a tail; Taylor series to r^13 (truncation
-// below 2e-17, a fifth of an ulp); 2^n through the exponent field, n read out of the mantissa of
-// n + 1.5 * 2^52 (AVX2 has no double to int64 conversion).
+// The same for four double lanes, -kSubnormal<double> <= x <= 0: n by the 1.5 * 2^52 shift (t's bits
+// shifted up by 52 are n's in the exponent field); ln2 split into a head with 32 trailing zero bits
+// (n * head exact for |n| < 2^21) and a tail; exp(r) = 1 + r + r^2 q(r) with q of degree 9 fitted for
+// the least maximal relative error over |r| <= ln2 / 2 (3.6e-18; the Taylor series needs degree 13 for
+// 2e-17); 2^n added to the exponent field. Under 1 ulp: 0.93 at most over 200 million doubles of the
+// range (0.90 with the Taylor form), with fourteen operations on the FMA ports where that took
+// seventeen (float64 Sigmoid 1.2x faster). Lanes outside the range or NaN: as for float.
 inline __m256d exp_approx(__m256d x) {
-  const __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256d shift = _mm256_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  const __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(1.4426950408889634074), shift);
+  const __m256d n = _mm256_sub_pd(t, shift);
   __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
   r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
-  constexpr double kInvFactorial[14] = {1.0,
-                                        1.0,
-                                        1.0 / 2,
-                                        1.0 / 6,
-                                        1.0 / 24,
-                                        1.0 / 120,
-                                        1.0 / 720,
-                                        1.0 / 5040,
-                                        1.0 / 40320,
-                                        1.0 / 362880,
-                                        1.0 / 3628800,
-                                        1.0 / 39916800,
-                                        1.0 / 479001600,
-                                        1.0 / 6227020800.0};
-  __m256d p = _mm256_set1_pd(kInvFactorial[13]);
-  for (int k = 12; k >= 0; --k) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(kInvFactorial[k]));
-  const __m256d magic = _mm256_set1_pd(6755399441055744.0);  // 1.5 * 2^52
-  const __m256i ni = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(n, magic)), _mm256_castpd_si256(magic));
-  const __m256i bits = _mm256_slli_epi64(_mm256_add_epi64(ni, _mm256_set1_epi64x(1023)), 52);
-  return _mm256_mul_pd(p, _mm256_castsi256_pd(bits));
+  constexpr double q[10] = {0x1.000000000000ap-1,  0x1.55555555554f9p-3,  0x1.555555555083cp-5, 0x1.1111111127d16p-7,
+                            0x1.6c16c184393d8p-10, 0x1.a01a012a0e148p-13, 0x1.a01999e0e4024p-16, 0x1.71df25b2f7c1fp-19,
+                            0x1.28ad9ce9004d4p-22, 0x1.ad7f42cfa11c2p-26};
+  __m256d p = _mm256_set1_pd(q[9]);
+  for (int k = 8; k >= 0; --k) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(q[k]));
+  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+  const __m256i scale = _mm256_slli_epi64(_mm256_castpd_si256(t), 52);
+  return _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p), scale));
 }
 
 // e = exp_approx(x) with the lanes where x < -kSubnormal (subnormal or zero results, -inf) or NaN
