@@ -58,15 +58,16 @@ namespace fastlayers::detail {
 
 // exp(x) in each lane for -kSubnormal<float> <= x <= 0 (normal results), under 1 ulp from the
 // correctly rounded value (0.88 at most over every float of the range, against std::exp in long
-// double; tests/cpp/test_exp.cpp checks every 31st). x = n ln2 + r with n = round(x / ln2), |r| <= ln2 / 2: adding
-// 1.5 * 2^23 rounds x / ln2 to an integer held in the low mantissa bits of t, so t's bits shifted up
-// by 23 are n's in the exponent field; ln2 is split into a 9-bit head, so n * head is exact, and a
-// tail. exp(r) = 1 + r + r^2 q(r) with q of degree 4, fitted for the least maximal relative error
-// over |r| <= ln2 / 2 (3.1e-9, a twentieth of an ulp; the Taylor series needs degree 7 for that);
-// 2^n is added to the exponent field, exact as every result is normal. Nine multiply-adds a vector
-// where the Taylor form with a rounding instruction and a final multiply took eleven, and this
-// kernel is bound by the FMA ports (Sigmoid 1.3x faster). Lanes with x < -87, x > 0 or NaN are
-// wrong (a NaN's payload would reach the exponent): exp_nonpositive below redoes them.
+// double; tests/cpp/test_exp.cpp checks every 31st).
+// x = n ln2 + r with n = round(x / ln2), |r| <= ln2 / 2: adding 1.5 * 2^23 rounds x / ln2 to an
+// integer held in the low mantissa bits of t, so t's bits shifted up by 23 are n's in the exponent
+// field; ln2 is split into a 9-bit head, so n * head is exact, and a tail. exp(r) = 1 + r + r^2 q(r)
+// with q of degree 4, fitted for the least maximal relative error over |r| <= ln2 / 2 (3.1e-9, a
+// twentieth of an ulp; the Taylor series needs degree 7 for that); 2^n is added to the exponent
+// field, exact as every result is normal. Nine multiply-adds a vector where the Taylor form with a
+// rounding instruction and a final multiply took eleven, and this kernel is bound by the FMA ports
+// (Sigmoid 1.3x faster). Lanes with x < -87, x > 0 or NaN are wrong (a NaN's payload would reach the
+// exponent): exp_nonpositive below redoes them.
 inline __m256 exp_approx(__m256 x) {
   const __m256 shift = _mm256_set1_ps(12582912.0f);  // 1.5 * 2^23
   const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), shift);
