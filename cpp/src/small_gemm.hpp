@@ -66,6 +66,16 @@ inline void small_gemm_tile(T* c, Index ldc, Index cols, Index k, const T* a, In
   }
 }
 
+// The last rows - i < 6 rows of a column panel: one tile of exactly that height.
+template <class T, int NV, int MR = 5>
+inline void small_gemm_rest(T* c, Index ldc, Index rest, Index cols, Index k, const T* a, Index ars, Index acs,
+                            const T* bp, Index ldb, Index j0, bool accumulate) {
+  if (rest == MR)
+    small_gemm_tile<T, MR, NV>(c, ldc, cols, k, a, ars, acs, bp, ldb, j0, accumulate);
+  else if constexpr (MR > 1)
+    small_gemm_rest<T, NV, MR - 1>(c, ldc, rest, cols, k, a, ars, acs, bp, ldb, j0, accumulate);
+}
+
 template <class T, int NV>
 inline void small_gemm_rows(T* c, Index ldc, Index rows, Index cols, Index k, const T* a, Index ars, Index acs,
                             const T* bp, Index ldb, Index j0, bool accumulate) {
@@ -73,16 +83,7 @@ inline void small_gemm_rows(T* c, Index ldc, Index rows, Index cols, Index k, co
   Index i = 0;
   for (; i + MR <= rows; i += MR)
     small_gemm_tile<T, MR, NV>(c + i * ldc, ldc, cols, k, a + i * ars, ars, acs, bp, ldb, j0, accumulate);
-  T* ct = c + i * ldc;
-  const T* at = a + i * ars;
-  switch (rows - i) {
-    case 5: small_gemm_tile<T, 5, NV>(ct, ldc, cols, k, at, ars, acs, bp, ldb, j0, accumulate); break;
-    case 4: small_gemm_tile<T, 4, NV>(ct, ldc, cols, k, at, ars, acs, bp, ldb, j0, accumulate); break;
-    case 3: small_gemm_tile<T, 3, NV>(ct, ldc, cols, k, at, ars, acs, bp, ldb, j0, accumulate); break;
-    case 2: small_gemm_tile<T, 2, NV>(ct, ldc, cols, k, at, ars, acs, bp, ldb, j0, accumulate); break;
-    case 1: small_gemm_tile<T, 1, NV>(ct, ldc, cols, k, at, ars, acs, bp, ldb, j0, accumulate); break;
-    default: break;
-  }
+  small_gemm_rest<T, NV>(c + i * ldc, ldc, rows - i, cols, k, a + i * ars, ars, acs, bp, ldb, j0, accumulate);
 }
 
 // C (rows x cols, row stride ldc) = A * B, or += when accumulate. A's element (i, p) is at
@@ -98,7 +99,7 @@ bool small_gemm(T* c, Index ldc, Index rows, Index cols, Index k, const T* a, In
   for (Index p = 0; p < k; ++p) {
     T* dst = panel + p * ldb;
     const T* src = b + p * brs;
-    if (bcs == 1)
+    if (bcs == 1)  // the contiguous case apart, so the compiler vectorises the copy
       for (Index j = 0; j < cols; ++j) dst[j] = src[j];
     else
       for (Index j = 0; j < cols; ++j) dst[j] = src[j * bcs];
