@@ -41,6 +41,7 @@ TYPES: dict[tuple[str, str], dict[str, str]] = {
     ("Affine", "__init__"): {"W": FLOAT_ARRAY, "b": FLOAT_ARRAY},
     ("Affine", "forward"): {"x": ARRAY_IN, "return": FLOAT_ARRAY},
     ("Affine", "backward"): {"dout": ARRAY_IN, "return": FLOAT_ARRAY},
+    ("Affine", "_backward_params"): {"dout": ARRAY_IN},
     ("Affine", "W"): {"return": FLOAT_ARRAY},
     ("Affine", "b"): {"return": FLOAT_ARRAY},
     ("Affine", "x"): {"return": f"{FLOAT_ARRAY} | None"},

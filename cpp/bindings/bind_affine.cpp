@@ -106,7 +106,8 @@ py::array affine_forward(Affine& self, py::handle x_in) {
   });
 }
 
-py::array affine_backward(Affine& self, py::handle dout_in) {
+// backward(dout) when want_dx, else _backward_params(dout): dW and db alone (dx is not computed; returns None).
+py::object affine_backward_impl(Affine& self, py::handle dout_in, bool want_dx) {
   if (self.x.is_none()) value_error("Affine.backward() called before Affine.forward(): there is no x yet");
   py::array dout = as_numeric(dout_in, "dout");
   const py::array W = self.W;
@@ -123,25 +124,32 @@ py::array affine_backward(Affine& self, py::handle dout_in) {
     value_error("Affine.backward: dout has shape " + shape_str(shape_of(dout)) + ", expected " +
                 shape_str({n, m}) + " (the shape of the forward output)");
   const Shape& dx_shape = self.x_shape;
-  return dispatch(promote({&dout, &x, &W}), [&](auto tag) -> py::array {
+  return dispatch(promote({&dout, &x, &W}), [&](auto tag) -> py::object {
     using T = decltype(tag);
     auto dc = contiguous<T>(dout);
     auto xc = contiguous<T>(x);
     auto w = weight_view<T>(W);
-    auto dx = empty<T>(dx_shape);
+    auto dx = want_dx ? empty<T>(dx_shape) : no_array<py::array_t<T>>();
     const py::ssize_t dW_dims[2] = {d, m}, db_dims[1] = {m};
     auto dW = empty<T>(2, dW_dims);
     auto db = empty<T>(1, db_dims);
     {
-      ReleaseGil nogil(2 * n * d * m);
-      fastlayers::affine_backward(dc.data(), xc.data(), n, d, w.view, dx.mutable_data(), dW.mutable_data(),
-                                  db.mutable_data());
+      ReleaseGil nogil((want_dx ? 2 : 1) * n * d * m);
+      fastlayers::affine_backward(dc.data(), xc.data(), n, d, w.view, want_dx ? dx.mutable_data() : nullptr,
+                                  dW.mutable_data(), db.mutable_data());
     }
     self.dW = dW;
     self.db = db;
-    return dx;
+    if (!want_dx) return py::none();
+    return std::move(dx);
   });
 }
+
+py::array affine_backward(Affine& self, py::handle dout_in) {
+  return py::reinterpret_steal<py::array>(affine_backward_impl(self, dout_in, true).release());
+}
+
+void affine_backward_params(Affine& self, py::handle dout_in) { affine_backward_impl(self, dout_in, false); }
 
 // original_x_shape as a tuple, built on first read after a forward (a tuple per forward cost more than
 // a small layer's work).
@@ -247,6 +255,9 @@ array([[1., 3.]])
 (array([[1., 0.],
        [1., 0.]]), array([1., 0.]))
 )doc")
+      .def("_backward_params", &affine_backward_params, py::arg("dout"),
+           "backward(dout) without dx: sets dW and db only and returns None (for a network's first layer, whose dx "
+           "nobody reads).")
       .def(py::pickle(&affine_getstate, &affine_setstate))
       .def_property(
           "W", [](const Affine& self) { return self.W; }, &set_W, "The caller's weight array (D, M), by reference.")

@@ -125,6 +125,10 @@ class Affine:
         ...
     def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
+    def _backward_params(self, dout: numpy.typing.ArrayLike) -> None:
+        """
+        backward(dout) without dx: sets dW and db only and returns None (for a network's first layer, whose dx nobody reads).
+        """
     def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         dx = dout @ W.T (returned, in the forward x's original shape); dW = x.T @ dout; db = dout.sum(axis=0).

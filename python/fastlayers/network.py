@@ -169,8 +169,15 @@ class Sequential:
         """Backprop gradients of loss(x, t): a dict of fresh arrays keyed like params."""
         self.loss(x, t)
         dout = self.lastLayer.backward(1.0)
-        for layer in reversed(list(self.layers.values())):
+        layers = list(self.layers.values())
+        # The first layer's dx is thrown away: an Affine there (not a subclass with its own backward) skips
+        # computing it, the largest product of the book's backward pass (dout @ W1.T, 100x50x784).
+        first = layers[0] if layers and type(layers[0]).backward is _core.Affine.backward else None
+        for layer in reversed(layers[1:] if first is not None else layers):
             dout = layer.backward(dout)
+        if first is not None:
+            assert isinstance(first, _core.Affine)
+            first._backward_params(dout)
         grads: dict[str, FloatArray] = {}
         for layer, wk, bk in self._affine_keys:
             assert layer.dW is not None and layer.db is not None  # set by the backward above

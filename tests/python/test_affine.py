@@ -277,3 +277,30 @@ def test_original_x_shape_follows_each_forward(rng):
     with pytest.raises(ValueError):
         aff.forward(rng.standard_normal((2, 7)))
     assert aff.original_x_shape == (5, 1, 6)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("n,d,m", [(3, 4, 2), (100, 784, 50), (100, 50, 10)])
+def test_backward_params_gives_backwards_dW_and_db_without_dx(dtype, n, d, m, rng):
+    W = rng.standard_normal((d, m)).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    x = rng.standard_normal((n, d)).astype(dtype)
+    dout = rng.standard_normal((n, m)).astype(dtype)
+    full, params_only = fl.Affine(W, b), fl.Affine(W, b)
+    full.forward(x)
+    params_only.forward(x)
+    full.backward(dout)
+    assert params_only._backward_params(dout) is None
+    np.testing.assert_array_equal(params_only.dW, full.dW)
+    np.testing.assert_array_equal(params_only.db, full.db)
+    assert params_only.dW.dtype == dtype and params_only.dW.shape == (d, m)
+
+
+def test_backward_params_checks_like_backward(rng):
+    layer = fl.Affine(rng.standard_normal((4, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="called before Affine.forward"):
+        layer._backward_params(np.ones((3, 2)))
+    layer.forward(np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"dout has shape \(3, 3\), expected \(3, 2\)"):
+        layer._backward_params(np.ones((3, 3)))
+    assert layer.dW is None and layer.db is None

@@ -381,3 +381,30 @@ def test_optimizer_update_does_not_depend_on_array_addresses(rng):
         outs.append(p["W"].copy())
     for o in outs[1:]:
         np.testing.assert_array_equal(o, outs[0])
+
+
+def test_gradient_skips_only_a_plain_first_affines_dx(data, rng):
+    """gradient() does not compute the first Affine's dx (nobody reads it), but a subclass's own backward is
+    still called, and a Relu first still gets the gradient right."""
+    x, t = data
+    calls = []
+
+    class LoggedAffine(fl.Affine):
+        def backward(self, dout):
+            calls.append(dout.shape)
+            return super().backward(dout)
+
+    W1, b1 = rng.standard_normal((20, 7)), rng.standard_normal(7)
+    W2, b2 = rng.standard_normal((7, 6)), rng.standard_normal(6)
+    logged = fl.Sequential([LoggedAffine(W1, b1), fl.Relu(), fl.Affine(W2, b2)])
+    plain = fl.Sequential([fl.Affine(W1, b1), fl.Relu(), fl.Affine(W2, b2)])
+    g_logged, g_plain = logged.gradient(x, t), plain.gradient(x, t)
+    assert calls == [(12, 7)]
+    for k in g_plain:
+        np.testing.assert_array_equal(g_logged[k], g_plain[k])
+    relu_first = fl.Sequential([fl.Relu(), fl.Affine(W1, b1), fl.Sigmoid(), fl.Affine(W2, b2)])
+    _, layers, last = ref_net({"W1": W1, "b1": b1, "W2": W2, "b2": b2}, ("Relu", "Affine", "Sigmoid", "Affine"))
+    theirs = ref_grads(layers, last, x, t)
+    ours = relu_first.gradient(x, t)
+    for k in theirs:
+        np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-10, atol=1e-14)
