@@ -6,7 +6,7 @@
 // then computed in tiles of up to 6 rows by 2 vectors (12 accumulators, enough independent FMA
 // chains to hide their latency), each element a single chain of FMAs over p = 0, 1, ..., k-1 in
 // order, added to C last when accumulating. So an element's value does not depend on where it sits
-// in its tile, on the tiling, or on memory alignment (unaligned loads and masked stores throughout).
+// in its tile, on the tiling, or on memory alignment (unaligned loads and stores throughout).
 #pragma once
 
 #include "simd.hpp"
@@ -60,7 +60,7 @@ inline void small_gemm_tile(T* c, Index ldc, Index cols, Index k, const T* a, In
         V::store(out, val);
       } else {
         if (accumulate) val = V::add(V::load(out, lanes), val);
-        V::store(out, lanes, val);
+        V::store_first(out, val, valid);
       }
     }
   }

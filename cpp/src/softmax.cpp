@@ -24,11 +24,20 @@ using RowMap = Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>;
 template <class T>
 using ConstRowMap = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
 
-// y_row = softmax(x_row); returns logsumexp(x_row) in double. The exponentials go through an
-// aligned block buffer and are summed in a fixed order, so the result does not depend on
-// where x and y are in memory.
+// A row's max m and sum s of exp(x - m), in double: logsumexp(row) = m + log(s). The log is left to the
+// caller, which takes it for every row after the rows are done (a short row's own work is a chain of
+// dependent steps; a log call at its end kept the next row from starting).
+struct RowStats {
+  double m;
+  double s;
+};
+
+double logsumexp(RowStats r) { return r.m + std::log(r.s); }
+
+// y_row = softmax(x_row). The exponentials go through an aligned block buffer and are summed in a
+// fixed order, so the result does not depend on where x and y are in memory.
 template <class T>
-double softmax_row(const T* x, Index c, T* y) {
+RowStats softmax_row(const T* x, Index c, T* y) {
   ConstRowMap<T> xr(x, c);
   const T m = xr.maxCoeff();
   Eigen::Array<T, detail::kBlock, 1> e;
@@ -41,15 +50,17 @@ double softmax_row(const T* x, Index c, T* y) {
     RowMap<T>(y + b, len) = eb.transpose();
   }
   RowMap<T>(y, c) *= T(1) / s;
-  return static_cast<double>(m) + std::log(static_cast<double>(s));
+  return {static_cast<double>(m), static_cast<double>(s)};
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
 // Rows in the AVX2 build: max, then exp(x - max) into y with a vector of running sums, then the
-// scaling, a vector at a time; a row's last partial vector goes through a mask, so the sums run in
-// an order fixed by c alone (not by where x and y are in memory).
+// scaling, a vector at a time; a row's last partial vector is loaded through a mask and kept in a
+// register until it is scaled and stored, so the sums run in an order fixed by c alone (not by where
+// x and y are in memory), and no masked store is needed (microcoded on AMD Zen; one per row made
+// SoftmaxWithLoss 100x10 twice as slow).
 template <class T>
-double softmax_row_vec(const T* x, Index c, T* y) {
+RowStats softmax_row_vec(const T* x, Index c, T* y) {
   using V = detail::Vec<T>;
   constexpr Index W = V::kWidth;
   const Index full = c - c % W;
@@ -71,10 +82,10 @@ double softmax_row_vec(const T* x, Index c, T* y) {
     V::store(y + j, e);
     sum = V::add(sum, e);
   }
+  auto last = V::set1(T(0));  // the partial vector's exps stay in a register until scaled
   if (full < c) {
-    const auto e = V::keep(detail::exp_nonpositive<T>(V::sub(V::load(x + full, tail), mb)), tail);
-    V::store(y + full, tail, e);
-    sum = V::add(sum, e);
+    last = V::keep(detail::exp_nonpositive<T>(V::sub(V::load(x + full, tail), mb)), tail);
+    sum = V::add(sum, last);
   }
   V::store(lane, sum);
   for (Index width = W / 2; width >= 1; width /= 2)  // the lanes summed pairwise, in a fixed order
@@ -82,17 +93,17 @@ double softmax_row_vec(const T* x, Index c, T* y) {
   const T s = lane[0];
   const auto inv = V::set1(T(1) / s);
   for (Index j = 0; j < full; j += W) V::store(y + j, V::mul(V::load(y + j), inv));
-  if (full < c) V::store(y + full, tail, V::mul(V::load(y + full, tail), inv));
-  return static_cast<double>(m) + std::log(static_cast<double>(s));
+  if (full < c) V::store_first(y + full, V::mul(last, inv), c - full);
+  return {static_cast<double>(m), static_cast<double>(s)};
 }
 
 template <>
-double softmax_row<float>(const float* x, Index c, float* y) {
+RowStats softmax_row<float>(const float* x, Index c, float* y) {
   return softmax_row_vec(x, c, y);
 }
 
 template <>
-double softmax_row<double>(const double* x, Index c, double* y) {
+RowStats softmax_row<double>(const double* x, Index c, double* y) {
   return softmax_row_vec(x, c, y);
 }
 #endif
@@ -141,14 +152,22 @@ void for_rows(Index n, Index c, F&& f) {
       per_row);
 }
 
-// Sum over rows of g(row) in double. The rows run in parallel like for_rows; the sum itself
-// runs serially in row order, so the result does not depend on the thread count.
-template <class G>
-double sum_rows(Index n, Index c, G&& g) {
-  std::vector<double> per_row(static_cast<std::size_t>(n));
+// What a row contributes to the loss, before the log: the row's stats and the rest of its term.
+struct RowLoss {
+  RowStats stats;
+  double a;  // labels: the target logit; probabilities: sum_j t_j x_j
+  double b;  // probabilities: sum_j t_j (unused with labels)
+};
+
+// Sum over rows of term(g(row)) in double. The rows (g) run in parallel like for_rows; the terms,
+// with their logs, are then summed serially in row order, so the result does not depend on the
+// thread count.
+template <class G, class Term>
+double sum_rows(Index n, Index c, G&& g, Term&& term) {
+  std::vector<RowLoss> per_row(static_cast<std::size_t>(n));
   for_rows(n, c, [&](Index i) { per_row[static_cast<std::size_t>(i)] = g(i); });
   double total = 0;
-  for (double v : per_row) total += v;
+  for (const RowLoss& r : per_row) total += term(r);
   return total;
 }
 
@@ -180,25 +199,30 @@ Index first_bad_label(const std::int64_t* t, Index n, Index c) {
 
 template <class T>
 double softmax_with_loss_forward_labels(const T* x, Index n, Index c, const std::int64_t* t, T* y) {
-  const double total = sum_rows(n, c, [&](Index i) {
-    const double target = static_cast<double>(x[i * c + t[i]]);  // before y, which may be x, is written
-    return softmax_row(x + i * c, c, y + i * c) - target;
-  });
+  const double total = sum_rows(
+      n, c,
+      [&](Index i) {
+        const double target = static_cast<double>(x[i * c + t[i]]);  // before y, which may be x, is written
+        return RowLoss{softmax_row(x + i * c, c, y + i * c), target, 0.0};
+      },
+      [](const RowLoss& r) { return logsumexp(r.stats) - r.a; });
   return total / static_cast<double>(n);
 }
 
 template <class T>
 double softmax_with_loss_forward_probs(const T* x, Index n, Index c, const T* t, T* y) {
-  const double total = sum_rows(n, c, [&](Index i) {
-    const T* xr = x + i * c;
-    const T* tr = t + i * c;
-    // Read the logits before y is written: x and y may be the same buffer.
-    double dot = 0;  // sum_c t_c x_c  (terms with t_c == 0 skipped)
-    double tsum = 0;
-    target_dot(tr, xr, c, dot, tsum);
-    const double lse = softmax_row(xr, c, y + i * c);
-    return tsum == 0 ? 0.0 : lse * tsum - dot;
-  });
+  const double total = sum_rows(
+      n, c,
+      [&](Index i) {
+        const T* xr = x + i * c;
+        const T* tr = t + i * c;
+        // Read the logits before y is written: x and y may be the same buffer.
+        double dot = 0;  // sum_c t_c x_c  (terms with t_c == 0 skipped)
+        double tsum = 0;
+        target_dot(tr, xr, c, dot, tsum);
+        return RowLoss{softmax_row(xr, c, y + i * c), dot, tsum};
+      },
+      [](const RowLoss& r) { return r.b == 0 ? 0.0 : logsumexp(r.stats) * r.b - r.a; });
   return total / static_cast<double>(n);
 }
 
