@@ -58,6 +58,7 @@ struct Vec<float> {
     return _mm256_movemask_ps(_mm256_cmp_ps(x, _mm256_set1_ps(c), _CMP_NGE_UQ)) != 0;
   }
   static int bits(R mask) { return _mm256_movemask_ps(mask); }
+  static R nonzero(R v) { return _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ); }  // NaN too, like !=
   static R select(R mask, R yes, R no) { return _mm256_blendv_ps(no, yes, mask); }
   static R zero_where(R mask, R v) { return _mm256_andnot_ps(mask, v); }
   static R keep(R v, __m256i m) { return _mm256_and_ps(v, _mm256_castsi256_ps(m)); }
@@ -109,6 +110,7 @@ struct Vec<double> {
     return _mm256_movemask_pd(_mm256_cmp_pd(x, _mm256_set1_pd(c), _CMP_NGE_UQ)) != 0;
   }
   static int bits(R mask) { return _mm256_movemask_pd(mask); }
+  static R nonzero(R v) { return _mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_NEQ_UQ); }
   static R select(R mask, R yes, R no) { return _mm256_blendv_pd(no, yes, mask); }
   static R zero_where(R mask, R v) { return _mm256_andnot_pd(mask, v); }
   static R keep(R v, __m256i m) { return _mm256_and_pd(v, _mm256_castsi256_pd(m)); }

@@ -26,7 +26,8 @@ using ConstRowMap = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
 
 // A row's max m and sum s of exp(x - m), in double: logsumexp(row) = m + log(s). The log is left to the
 // caller, which takes it for every row after the rows are done (a short row's own work is a chain of
-// dependent steps; a log call at its end kept the next row from starting).
+// dependent steps; a log call at its end kept the next row from starting). Written through a pointer:
+// GCC spilled a returned pair as two halves and reloaded it whole, a store-forwarding stall every row.
 struct RowStats {
   double m;
   double s;
@@ -37,7 +38,7 @@ double logsumexp(RowStats r) { return r.m + std::log(r.s); }
 // y_row = softmax(x_row). The exponentials go through an aligned block buffer and are summed in a
 // fixed order, so the result does not depend on where x and y are in memory.
 template <class T>
-RowStats softmax_row(const T* x, Index c, T* y) {
+void softmax_row(const T* x, Index c, T* y, RowStats& stats) {
   ConstRowMap<T> xr(x, c);
   const T m = xr.maxCoeff();
   Eigen::Array<T, detail::kBlock, 1> e;
@@ -50,7 +51,8 @@ RowStats softmax_row(const T* x, Index c, T* y) {
     RowMap<T>(y + b, len) = eb.transpose();
   }
   RowMap<T>(y, c) *= T(1) / s;
-  return {static_cast<double>(m), static_cast<double>(s)};
+  stats.m = static_cast<double>(m);
+  stats.s = static_cast<double>(s);
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
@@ -60,7 +62,7 @@ RowStats softmax_row(const T* x, Index c, T* y) {
 // x and y are in memory), and no masked store is needed (microcoded on AMD Zen; one per row made
 // SoftmaxWithLoss 100x10 twice as slow).
 template <class T>
-RowStats softmax_row_vec(const T* x, Index c, T* y) {
+void softmax_row_vec(const T* x, Index c, T* y, RowStats& stats) {
   using V = detail::Vec<T>;
   constexpr Index W = V::kWidth;
   const Index full = c - c % W;
@@ -94,17 +96,18 @@ RowStats softmax_row_vec(const T* x, Index c, T* y) {
   const auto inv = V::set1(T(1) / s);
   for (Index j = 0; j < full; j += W) V::store(y + j, V::mul(V::load(y + j), inv));
   if (full < c) V::store_first(y + full, V::mul(last, inv), c - full);
-  return {static_cast<double>(m), static_cast<double>(s)};
+  stats.m = static_cast<double>(m);
+  stats.s = static_cast<double>(s);
 }
 
 template <>
-RowStats softmax_row<float>(const float* x, Index c, float* y) {
-  return softmax_row_vec(x, c, y);
+void softmax_row<float>(const float* x, Index c, float* y, RowStats& stats) {
+  softmax_row_vec(x, c, y, stats);
 }
 
 template <>
-RowStats softmax_row<double>(const double* x, Index c, double* y) {
-  return softmax_row_vec(x, c, y);
+void softmax_row<double>(const double* x, Index c, double* y, RowStats& stats) {
+  softmax_row_vec(x, c, y, stats);
 }
 #endif
 
@@ -139,6 +142,41 @@ void target_dot(const T* t, const T* x, Index c, double& dot, double& tsum) {
   }
 }
 
+#ifdef FASTLAYERS_AVX2_EXP
+// The same sums in the same order, the nonzero targets of each run of 32 found by vector compares and
+// their bit masks, visited lowest bit first: no branch an element (where a one-hot row's target sits
+// is random, so the scalar loop mispredicted once a row).
+template <class T>
+void target_dot_vec(const T* t, const T* x, Index c, double& dot, double& tsum) {
+  using V = detail::Vec<T>;
+  constexpr Index W = V::kWidth;
+  constexpr Index kRun = 32;  // elements a mask covers: one branch per run of zeros
+  for (Index b = 0; b < c; b += kRun) {
+    const Index len = c - b < kRun ? c - b : kRun;
+    std::uint32_t bits = 0;
+    for (Index v = 0; v < len; v += W) {
+      const auto tv = len - v < W ? V::load(t + b + v, V::lanes(len - v)) : V::load(t + b + v);
+      bits |= static_cast<std::uint32_t>(V::bits(V::nonzero(tv))) << v;
+    }
+    for (; bits != 0; bits &= bits - 1) {
+      const Index j = b + __builtin_ctz(bits);
+      dot += static_cast<double>(t[j]) * static_cast<double>(x[j]);
+      tsum += static_cast<double>(t[j]);
+    }
+  }
+}
+
+template <>
+void target_dot<float>(const float* t, const float* x, Index c, double& dot, double& tsum) {
+  target_dot_vec(t, x, c, dot, tsum);
+}
+
+template <>
+void target_dot<double>(const double* t, const double* x, Index c, double& dot, double& tsum) {
+  target_dot_vec(t, x, c, dot, tsum);
+}
+#endif
+
 // Runs f(row) over rows, threaded by the total element count.
 template <class F>
 void for_rows(Index n, Index c, F&& f) {
@@ -147,7 +185,8 @@ void for_rows(Index n, Index c, F&& f) {
   parallel_chunks(
       scope, n * per_row, kGrain,
       [&](Index b, Index e) {
-        for (Index i = b / per_row; i < e / per_row; ++i) f(i);
+        const Index first = b / per_row, last = e / per_row;  // not a division a row
+        for (Index i = first; i < last; ++i) f(i);
       },
       per_row);
 }
@@ -156,16 +195,17 @@ void for_rows(Index n, Index c, F&& f) {
 struct RowLoss {
   RowStats stats;
   double a;  // labels: the target logit; probabilities: sum_j t_j x_j
-  double b;  // probabilities: sum_j t_j (unused with labels)
+  double b = 0;  // probabilities: sum_j t_j (unused with labels)
 };
 
-// Sum over rows of term(g(row)) in double. The rows (g) run in parallel like for_rows; the terms,
-// with their logs, are then summed serially in row order, so the result does not depend on the
-// thread count.
+// Sum over rows of term(row's RowLoss) in double. The rows (g(i, its RowLoss), which fills it in) run
+// in parallel like for_rows; the terms, with their logs, are then summed serially in row order, so
+// the result does not depend on the thread count. (g writes the fields in place: a RowLoss returned by
+// value was spilled and reloaded like RowStats.)
 template <class G, class Term>
 double sum_rows(Index n, Index c, G&& g, Term&& term) {
   std::vector<RowLoss> per_row(static_cast<std::size_t>(n));
-  for_rows(n, c, [&](Index i) { per_row[static_cast<std::size_t>(i)] = g(i); });
+  for_rows(n, c, [&](Index i) { g(i, per_row[static_cast<std::size_t>(i)]); });
   double total = 0;
   for (const RowLoss& r : per_row) total += term(r);
   return total;
@@ -176,7 +216,10 @@ double sum_rows(Index n, Index c, G&& g, Term&& term) {
 template <class T>
 void softmax_rows(const T* x, Index rows, Index cols, T* y) {
   if (cols == 0) return;
-  for_rows(rows, cols, [&](Index i) { softmax_row(x + i * cols, cols, y + i * cols); });
+  for_rows(rows, cols, [&](Index i) {
+    RowStats unused;
+    softmax_row(x + i * cols, cols, y + i * cols, unused);
+  });
 }
 
 template <class T>
@@ -201,9 +244,9 @@ template <class T>
 double softmax_with_loss_forward_labels(const T* x, Index n, Index c, const std::int64_t* t, T* y) {
   const double total = sum_rows(
       n, c,
-      [&](Index i) {
-        const double target = static_cast<double>(x[i * c + t[i]]);  // before y, which may be x, is written
-        return RowLoss{softmax_row(x + i * c, c, y + i * c), target, 0.0};
+      [&](Index i, RowLoss& r) {
+        r.a = static_cast<double>(x[i * c + t[i]]);  // the target logit, before y (which may be x) is written
+        softmax_row(x + i * c, c, y + i * c, r.stats);
       },
       [](const RowLoss& r) { return logsumexp(r.stats) - r.a; });
   return total / static_cast<double>(n);
@@ -213,14 +256,15 @@ template <class T>
 double softmax_with_loss_forward_probs(const T* x, Index n, Index c, const T* t, T* y) {
   const double total = sum_rows(
       n, c,
-      [&](Index i) {
+      [&](Index i, RowLoss& r) {
         const T* xr = x + i * c;
-        const T* tr = t + i * c;
         // Read the logits before y is written: x and y may be the same buffer.
         double dot = 0;  // sum_c t_c x_c  (terms with t_c == 0 skipped)
         double tsum = 0;
-        target_dot(tr, xr, c, dot, tsum);
-        return RowLoss{softmax_row(xr, c, y + i * c), dot, tsum};
+        target_dot(t + i * c, xr, c, dot, tsum);
+        r.a = dot;
+        r.b = tsum;
+        softmax_row(xr, c, y + i * c, r.stats);
       },
       [](const RowLoss& r) { return r.b == 0 ? 0.0 : logsumexp(r.stats) * r.b - r.a; });
   return total / static_cast<double>(n);
