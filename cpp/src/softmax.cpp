@@ -25,9 +25,9 @@ template <class T>
 using ConstRowMap = Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>;
 
 // A row's max m and sum s of exp(x - m), in double: logsumexp(row) = m + log(s). The log is left to the
-// caller, which takes it for every row after the rows are done (a short row's own work is a chain of
-// dependent steps; a log call at its end kept the next row from starting). Written through a pointer:
-// GCC spilled a returned pair as two halves and reloaded it whole, a store-forwarding stall every row.
+// caller: softmax() needs none, and the loss takes them for all rows after the rows are done. Written into
+// the caller's RowStats, not returned: GCC spilled a returned pair as two halves and reloaded it whole, a
+// store-forwarding stall every row.
 struct RowStats {
   double m;
   double s;
