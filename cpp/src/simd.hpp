@@ -14,6 +14,26 @@
 
 namespace fastlayers::detail {
 
+// The first `bytes` bytes of v (a multiple of 4, below 32) to p, by 16-, 8- and 4-byte stores: a masked
+// store (vmaskmovps/pd) is microcoded on AMD Zen (measured: one a row made short-row softmax twice as slow).
+inline void store_first_bytes(void* p, __m256i v, Index bytes) {
+  auto* out = static_cast<unsigned char*>(p);
+  __m128i part = _mm256_castsi256_si128(v);
+  if (bytes >= 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), part);
+    part = _mm256_extracti128_si256(v, 1);
+    out += 16;
+    bytes -= 16;
+  }
+  if (bytes >= 8) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), part);
+    part = _mm_srli_si128(part, 8);
+    out += 8;
+    bytes -= 8;
+  }
+  if (bytes >= 4) _mm_storeu_si32(out, part);
+}
+
 template <class T>
 struct Vec;
 
@@ -24,24 +44,8 @@ struct Vec<float> {
   static R load(const float* p) { return _mm256_loadu_ps(p); }
   static R load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
   static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
-  // The first n lanes (0 <= n < 8) to p, by 16-, 8- and 4-byte stores: vmaskmovps as a store is
-  // microcoded on AMD Zen (measured: one a row made short-row softmax twice as slow).
-  static void store_first(float* p, R v, Index n) {
-    __m128 part = _mm256_castps256_ps128(v);
-    if (n >= 4) {
-      _mm_storeu_ps(p, part);
-      part = _mm256_extractf128_ps(v, 1);
-      p += 4;
-      n -= 4;
-    }
-    if (n >= 2) {
-      _mm_storel_pi(reinterpret_cast<__m64*>(p), part);
-      part = _mm_movehl_ps(part, part);
-      p += 2;
-      n -= 2;
-    }
-    if (n >= 1) _mm_store_ss(p, part);
-  }
+  // The first n lanes (0 <= n < 8) to p (store_first_bytes below).
+  static void store_first(float* p, R v, Index n) { store_first_bytes(p, _mm256_castps_si256(v), n * 4); }
   static void stream(float* p, R v) { _mm256_stream_ps(p, v); }
   static R set1(float v) { return _mm256_set1_ps(v); }
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
@@ -85,16 +89,7 @@ struct Vec<double> {
   static R load(const double* p) { return _mm256_loadu_pd(p); }
   static R load(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
   static void store(double* p, R v) { _mm256_storeu_pd(p, v); }
-  static void store_first(double* p, R v, Index n) {  // 0 <= n < 4
-    __m128d part = _mm256_castpd256_pd128(v);
-    if (n >= 2) {
-      _mm_storeu_pd(p, part);
-      part = _mm256_extractf128_pd(v, 1);
-      p += 2;
-      n -= 2;
-    }
-    if (n >= 1) _mm_store_sd(p, part);
-  }
+  static void store_first(double* p, R v, Index n) { store_first_bytes(p, _mm256_castpd_si256(v), n * 8); }  // n < 4
   static void stream(double* p, R v) { _mm256_stream_pd(p, v); }
   static R set1(double v) { return _mm256_set1_pd(v); }
   static R add(R a, R b) { return _mm256_add_pd(a, b); }
