@@ -330,6 +330,11 @@ def _elementwise_more(layer_name):
     case(f"{p}-forward-ragged-list-x", TypeError, "x", "list")(call("forward", RAGGED))
     case(f"{p}-forward-None-x", TypeError, "x", dt(object))(call("forward", None))
     case(f"{p}-forward-timedelta-x", TypeError, "x", "timedelta64")(call("forward", X.astype("m8[s]")))
+    # Regression (found by the fuzzer): a NaT is not equal to itself, so the unchanged-array check called an
+    # untouched timedelta array with a NaT modified; the check now compares the bytes.
+    case(f"{p}-forward-timedelta-x-with-NaT", TypeError, "x", "timedelta64")(
+        call("forward", np.array([[1, "NaT", 3], [4, 5, 6]], dtype="m8[s]"))
+    )
     case(f"{p}-backward-structured-dout", TypeError, "dout", "a")(call("backward", STRUCT))
     case(f"{p}-backward-str-dout", TypeError, "dout", dt(STRING.dtype))(call("backward", STRING))
     case(f"{p}-backward-dout-zero-rows", ValueError, "dout", "(0, 3)", "(2, 3)")(call("backward", np.zeros((0, 3))))
