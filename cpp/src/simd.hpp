@@ -44,7 +44,7 @@ struct Vec<float> {
   static R load(const float* p) { return _mm256_loadu_ps(p); }
   static R load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
   static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
-  // The first n lanes (0 <= n < 8) to p (store_first_bytes below).
+  // The first n lanes (0 <= n < 8) to p (store_first_bytes above).
   static void store_first(float* p, R v, Index n) { store_first_bytes(p, _mm256_castps_si256(v), n * 4); }
   static void stream(float* p, R v) { _mm256_stream_ps(p, v); }
   static R set1(float v) { return _mm256_set1_ps(v); }
