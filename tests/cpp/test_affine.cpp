@@ -221,13 +221,14 @@ TYPED_TEST(Affine, FastPathMatchesReference) {
   using T = TypeParam;
   const ThreadBudget threads(4);
   // Empty, tiny, odd, small products of every tile remainder (the AVX2 build's small GEMM: rows in 6s,
-  // columns in two vectors, the book's 100x50->10 among them), and large enough (x of 120k elements, W
-  // of 150k) for a threaded GEMM.
+  // columns in two vectors, the book's 100x50->10 among them), large enough (x of 120k elements, W
+  // of 150k) for a threaded GEMM, and products computed in two halves over the inner dimension (the
+  // forward of 100x784->50 and 40x2001->30, odd k; the dW of 2000x50->10).
   const std::tuple<Index, Index, Index> shapes[] = {
       {0, 3, 4},   {3, 0, 4},   {3, 4, 0},     {1, 1, 1},     {2, 3, 5},      {7, 13, 3},
       {17, 9, 33}, {64, 31, 10}, {100, 1, 7},  {100, 50, 10}, {1, 50, 10},    {13, 40, 17},
       {6, 64, 24}, {11, 23, 8},  {5, 7, 33},   {29, 80, 41},  {300, 401, 50}, {64, 512, 300},
-      {128, 512, 640}};
+      {128, 512, 640}, {100, 784, 50}, {40, 2001, 30}, {2000, 50, 10}};
   std::uint64_t seed = 60;
   for (const auto& [n, d, m] : shapes) {
     SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);

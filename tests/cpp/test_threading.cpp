@@ -269,9 +269,10 @@ TYPED_TEST(ThreadCount, AffineGivesIdenticalResults) {
   using T = TypeParam;
   // The book's small products (never split), and big enough for the GEMMs to be split: by rows (n = 300),
   // by columns (n = 64 < 2 * 48 rows), and with n = 128 rows by columns for the forward and dx products
-  // (their B, 512x640, is large) but by rows for dW.
-  for (const auto& [n, d, m] :
-       {std::tuple<Index, Index, Index>{100, 50, 10}, {300, 401, 50}, {64, 512, 300}, {128, 512, 640}}) {
+  // (their B, 512x640, is large) but by rows for dW; in two halves over the inner dimension: the forward
+  // of the book's 100x784->50 and of 40x2000->30, and the dW of 2000x50->10 (a batch of 2000).
+  for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{100, 50, 10}, {300, 401, 50}, {64, 512, 300},
+                                {128, 512, 640}, {100, 784, 50}, {40, 2000, 30}, {2000, 50, 10}}) {
     SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
     const std::vector<T> x = uniform<T>(n * d, -1, 1, 151);
     const std::vector<T> w = uniform<T>(d * m, -1, 1, 152);
@@ -287,17 +288,27 @@ TYPED_TEST(ThreadCount, AffineGivesIdenticalResults) {
       struct Result {
         std::vector<T> out, dx, dW, db;
       };
-      const auto r = on_one_and_two_threads([&] {
+      auto run = [&] {
         Result g{std::vector<T>(usize(n * m)), std::vector<T>(usize(n * d)), std::vector<T>(usize(d * m)),
                  std::vector<T>(usize(m))};
         fastlayers::affine_forward(x.data(), n, d, W, b.data(), g.out.data());
         fastlayers::affine_backward(dout.data(), x.data(), n, d, W, g.dx.data(), g.dW.data(), g.db.data());
         return g;
-      });
+      };
+      const auto r = on_one_and_two_threads(run);
       EXPECT_TRUE(all_equal(r.first.out, r.second.out));
       EXPECT_TRUE(all_equal(r.first.dx, r.second.dx));
       EXPECT_TRUE(all_equal(r.first.dW, r.second.dW));
       EXPECT_TRUE(all_equal(r.first.db, r.second.db));
+      for (const int nt : {3, 4}) {  // odd and even shares of the two inner halves
+        SCOPED_TRACE(::testing::Message() << nt << " threads");
+        const ThreadBudget budget(nt);
+        const Result g = run();
+        EXPECT_TRUE(all_equal(r.first.out, g.out));
+        EXPECT_TRUE(all_equal(r.first.dx, g.dx));
+        EXPECT_TRUE(all_equal(r.first.dW, g.dW));
+        EXPECT_TRUE(all_equal(r.first.db, g.db));
+      }
     }
   }
 }
