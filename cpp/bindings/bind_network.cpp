@@ -27,7 +27,7 @@ struct NetWorkspace {
 // One layer as described by Python: ("affine", W, b, W_key, b_key), ("relu",) or ("sigmoid",).
 struct LayerSpec {
   NetLayerKind kind;
-  py::array W, b;
+  py::array W = no_array(), b = no_array();  // (py::array's default constructor allocates an empty array)
   py::object W_key, b_key;
 };
 
@@ -67,9 +67,10 @@ std::vector<LayerSpec> read_layers(py::handle layers, const std::string& where) 
   return out;
 }
 
-// The network's float type: the dtype all its parameters share.
+// The network's float type: the dtype all its parameters share. (Dtype names only for an error message:
+// str(dtype) took a third of a small network's train_step.)
 Float net_float(const std::vector<LayerSpec>& specs, const std::string& where) {
-  std::string first;
+  const py::array* first = nullptr;
   Float f = Float::f64;
   for (const LayerSpec& s : specs) {
     if (s.kind != NetLayerKind::affine) continue;
@@ -78,11 +79,11 @@ Float net_float(const std::vector<LayerSpec>& specs, const std::string& where) {
       if (dt.kind() != 'f' || (dt.itemsize() != 4 && dt.itemsize() != 8))
         type_error(where + ": every parameter must have dtype float32 or float64, got " + dtype_str(*a));
       const Float g = dt.itemsize() == 4 ? Float::f32 : Float::f64;
-      if (first.empty()) {
-        first = dtype_str(*a);
+      if (first == nullptr) {
+        first = a;
         f = g;
       } else if (g != f) {
-        type_error(where + ": the parameters mix dtypes " + first + " and " + dtype_str(*a) +
+        type_error(where + ": the parameters mix dtypes " + dtype_str(*first) + " and " + dtype_str(*a) +
                    "; the fused network needs one dtype for all of them");
       }
     }
@@ -92,7 +93,7 @@ Float net_float(const std::vector<LayerSpec>& specs, const std::string& where) {
 
 // x (N, ...) flattened to (N, D), checked against the first Affine.
 struct Input {
-  py::array x;
+  py::array x = no_array();
   Index n, d;
 };
 
@@ -136,12 +137,12 @@ double train_step(py::handle layers, py::handle x_in, py::handle t_in, Optimizer
   const Index c = out_width(specs);
   if (c == 0) value_error(where + ": the last Affine has no outputs (M = 0)");
   py::array t = as_numeric(t_in, "t");
-  Targets target = read_targets(py::array_t<double>(Shape{in.n, c}), t, where.c_str());
+  Targets target = read_targets(Shape{in.n, c}, t, where.c_str());
 
   return dispatch(f, [&](auto tag) -> double {
     using T = decltype(tag);
     auto xc = contiguous<T>(in.x);
-    py::array_t<T> probs;
+    auto probs = no_array<py::array_t<T>>();
     if (!target.is_labels()) probs = contiguous<T>(target.probs);
     const std::int64_t* labels = target.is_labels() ? target.labels.data() : nullptr;
     // Gradient arrays (reused) and the update items: W1, b1, W2, b2, ...

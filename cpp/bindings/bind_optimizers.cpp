@@ -224,7 +224,7 @@ PreparedUpdate prepare_update(Optimizer& opt, const std::vector<UpdateItem>& ite
       up.writeback.emplace_back(p, work);
     }
     py::array g = f32 ? py::array(contiguous<float>(gs[i])) : py::array(contiguous<double>(gs[i]));
-    py::array a1, a2;
+    py::array a1 = no_array(), a2 = no_array();
     if (s1s[i]) a1 = py::reinterpret_borrow<py::array>(s1s[i]);
     if (s2s[i]) a2 = py::reinterpret_borrow<py::array>(s2s[i]);
     py::array* s1 = s1s[i] ? &a1 : nullptr;

@@ -16,5 +16,7 @@ struct Targets {
 // x: (N, C) or (C,) scores. t: same shape as x (one-hot/probabilities), or labels (N,) for 2-D x,
 // a scalar label (or a 1-element array, as the book allows) for 1-D x.
 Targets read_targets(const py::array& x, const py::array& t, const char* where);
+// The same for scores of this shape, (N, C) or (C,), not at hand as an array.
+Targets read_targets(const Shape& x_shape, const py::array& t, const char* where);
 
 }  // namespace fastlayers::bind
