@@ -57,9 +57,9 @@ constexpr Index kInnerSplitOut = Index{1} << 14;
 // Whether out = A * B goes through detail::narrow_gemm (AVX2 build): A's columns contiguous (the dW = x.T @
 // dout products), out row-major with few columns. Measured against Eigen's GEMM on 1 thread: float 1.05-1.2x
 // at the book's 784x50 dW1 (batch 32 to 2000), 1.5-3.3x with 4 to 20 columns, slower only with fewer than
-// ~128 rows and more than 32 columns (100x50: 0.97x); double gains less (at most one broadcast a cache line
-// of B is less of a saving): 1.3-2.1x with 4 to 20 columns and an inner dimension up to 1000, about even at
-// 784x50, 0.7-0.9x with 1000 or more rows of B and 50 columns.
+// ~128 rows and more than 32 columns (100x50: 0.97x); double gains less (a vector holds 4 rows, so each
+// broadcast of B feeds half as many multiply-adds): 1.3-2.1x with 4 to 20 columns and an inner dimension up
+// to 1000, about even at 784x50, 0.7-0.9x with 1000 or more rows of B and 50 columns.
 template <class S>
 bool narrow_pays(Index r, Index c, Index k) {
   if (!detail::narrow_gemm_fits(c)) return false;
@@ -104,8 +104,8 @@ void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumu
   };
   const int nt = scope.threads_for(r * c * k, kGemmGrain);
   const bool inner_split = k >= 2 * r && r * c <= kInnerSplitOut && r * c * k >= 2 * kGemmGrain;
-#if FASTLAYERS_SIMD
   using S = typename Out::Scalar;
+#if FASTLAYERS_SIMD
   if (!inner_split && a.rowStride() == 1 && out.colStride() == 1 && narrow_pays<S>(r, c, k)) {
     // Split by rows at multiples of kSplit (whole tiles, see narrow_gemm.hpp).
     auto rows = [&](Index b0, Index e0) {
@@ -120,9 +120,8 @@ void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumu
   }
 #endif
   if (inner_split) {
-    using Scalar = typename Out::Scalar;
     const Index k0 = k / 2;
-    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> part(r, c);
+    Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> part(r, c);
     // Half h of the product, rows [b0, e0) of it.
     auto half = [&](int h, Index b0, Index e0) {
       const Index kb = h == 0 ? 0 : k0, kn = h == 0 ? k0 : k - k0;
