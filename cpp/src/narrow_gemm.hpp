@@ -35,7 +35,8 @@ constexpr Index kNarrowRows = 2 * Vec<T>::kWidth;
 inline bool narrow_gemm_fits(Index cols) { return cols >= kNarrowMinCols && cols <= kNarrowMaxCols; }
 
 // Columns [c0, c0 + MC) of the tile whose strip of A starts at a (A(i, p) at a[i + p * acs], i below
-// kNarrowRows): buf[(c0 + j) * kNarrowRows + i] = sum over p of A(i, p) * B(p, c0 + j).
+// kNarrowRows) over one block of k: buf[(c0 + j) * kNarrowRows + i] = sum over p of A(i, p) * B(p, c0 + j),
+// the FMA chains starting from 0 in the first block and from buf's sums of the blocks before otherwise.
 template <class T, int MC>
 inline void narrow_tile(const T* a, Index acs, Index k, const T* b, Index brs, Index bcs, Index c0, T* buf,
                         bool first) {
