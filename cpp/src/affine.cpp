@@ -56,13 +56,18 @@ constexpr Index kInnerSplitOut = Index{1} << 14;
 #if FASTLAYERS_SIMD
 // Whether out = A * B goes through detail::narrow_gemm (AVX2 build): A's columns contiguous (the dW = x.T @
 // dout products), out row-major with few columns. Measured against Eigen's GEMM on 1 thread: float 1.05-1.2x
-// at the book's 784x50 dW1 (batch 32 to 2000), 1.5-3.3x with 4 to 20 columns, slower only with fewer than
+// at the book's 784x50 dW1 (batches of 32 to 1000), 1.5-3.3x with 4 to 20 columns, slower only with fewer than
 // ~128 rows and more than 32 columns (100x50: 0.97x); double gains less (a vector holds 4 rows, so each
 // broadcast of B feeds half as many multiply-adds): 1.3-2.1x with 4 to 20 columns and an inner dimension up
-// to 1000, about even at 784x50, 0.7-0.9x with 1000 or more rows of B and 50 columns.
+// to 1000, about even at 784x50, 0.7-0.9x with 1000 or more rows of B and 50 columns. And
+// B must stay in the core's L2 cache (512 KiB on this Zen 3): it is read again for every tile of 16 rows
+// (8 in double), where Eigen packs it once a block. With B larger it lost: float 784x50 0.8x Eigen with a
+// batch of 5000, 0.56x with 60000.
+constexpr Index kNarrowMaxB = Index{256} << 10;  // bytes
+
 template <class S>
 bool narrow_pays(Index r, Index c, Index k) {
-  if (!detail::narrow_gemm_fits(c)) return false;
+  if (!detail::narrow_gemm_fits(c) || k * c * static_cast<Index>(sizeof(S)) > kNarrowMaxB) return false;
   if constexpr (sizeof(S) == 4)
     return r >= 128 || c <= 32;
   else
