@@ -59,19 +59,20 @@ constexpr Index kInnerSplitOut = Index{1} << 14;
 // at the book's 784x50 dW1 (batches of 32 to 1000), 1.5-3.3x with 4 to 20 columns, slower only with fewer than
 // ~128 rows and more than 32 columns (100x50: 0.97x); double gains less (a vector holds 4 rows, so each
 // broadcast of B feeds half as many multiply-adds): 1.3-2.1x with 4 to 20 columns and an inner dimension up
-// to 1000, about even at 784x50, 0.7-0.9x with 1000 or more rows of B and 50 columns. And
-// B must stay in the core's L2 cache (512 KiB on this Zen 3): it is read again for every tile of 16 rows
-// (8 in double), where Eigen packs it once a block. With B larger it lost: float 784x50 0.8x Eigen with a
-// batch of 5000, 0.56x with 60000.
-constexpr Index kNarrowMaxB = Index{256} << 10;  // bytes
+// to 1000, about even at 784x50, 0.7-0.9x with 1000 or more rows of B and 50 columns.
+// The inner dimension (the batch, for dW) at most kNarrowMaxK: B is read again for every tile of 16 rows (8 in
+// double) and A in strips of 16 columns, where Eigen packs both a block at a time, so with long inner
+// dimensions it lost (float 784x50 0.8x Eigen with a batch of 5000, 0.56x with 60000; 784x10 0.75x at 6000,
+// 784x16 0.65x at 4000). At 1024, float 1.02-3.5x with 4 to 64 columns, double 1.15-1.9x with 4 to 32.
+constexpr Index kNarrowMaxK = 1024;
 
 template <class S>
 bool narrow_pays(Index r, Index c, Index k) {
-  if (!detail::narrow_gemm_fits(c) || k * c * static_cast<Index>(sizeof(S)) > kNarrowMaxB) return false;
+  if (!detail::narrow_gemm_fits(c) || k > kNarrowMaxK) return false;
   if constexpr (sizeof(S) == 4)
     return r >= 128 || c <= 32;
   else
-    return c <= 32 && k <= 1024;
+    return c <= 32;
 }
 #endif
 
