@@ -225,8 +225,8 @@ TYPED_TEST(Affine, FastPathMatchesReference) {
   // of 150k) for a threaded GEMM, and products computed in two halves over the inner dimension (the
   // forward of 100x784->50 and 40x2001->30, odd k; the dW of 2000x50->10), and dW products through the
   // AVX2 build's narrow GEMM (rows in tiles of two vectors, the last rows padded, the inner dimension in
-  // blocks of 64, columns in tiles of 4 to 6): 401, 300, 131, 200 and 64 rows (tails of 1, 12, 3, 8 and 0
-  // rows), 50, 7, 20, 33, 4 and 5 columns, inner dimensions of 300, 100, 70, 150, 130 and 1000; with one
+  // blocks of 64, columns in tiles of 4 to 6): 401, 300, 131, 200, 264 and 64 rows (float tails of 1, 12, 3,
+  // 8, 8 and 0 rows), 50, 7, 20, 33, 4 and 5 columns, inner dimensions of 300, 100, 70, 150, 130 and 1000; with one
   // input feature (x's one column is contiguous) the forward takes it too, adding to the bias, and with one
   // output so does dx.
   const std::tuple<Index, Index, Index> shapes[] = {

@@ -271,9 +271,10 @@ TYPED_TEST(ThreadCount, AffineGivesIdenticalResults) {
   // by columns (n = 64 < 2 * 48 rows), and with n = 128 rows by columns for the forward and dx products
   // (their B, 512x640, is large) but by rows for dW; in two halves over the inner dimension: the forward
   // of the book's 100x784->50 and of 40x2000->30, and the dW of 2000x50->10 (a batch of 2000); dW by the
-  // AVX2 build's narrow GEMM, split by rows (401x50, 784x50, and 300x7 whose last share ends in a short tile).
+  // AVX2 build's narrow GEMM, split by rows: 401x50 (its last share ends in a tile of one row), 784x50 and
+  // 1000x20.
   for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{100, 50, 10}, {300, 401, 50}, {64, 512, 300},
-                                {128, 512, 640}, {100, 784, 50}, {40, 2000, 30}, {2000, 50, 10}, {100, 300, 7}}) {
+                                {128, 512, 640}, {100, 784, 50}, {40, 2000, 30}, {2000, 50, 10}, {200, 1000, 20}}) {
     SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
     const std::vector<T> x = uniform<T>(n * d, -1, 1, 151);
     const std::vector<T> w = uniform<T>(d * m, -1, 1, 152);
