@@ -23,6 +23,7 @@ namespace fastlayers::detail {
 // kNarrowMinCols (fewer gives too few independent FMA chains). When it pays is the caller's choice (affine.cpp).
 constexpr Index kNarrowMaxCols = 64;
 constexpr Index kNarrowMinCols = 4;
+static_assert(kNarrowMinCols >= 4, "narrow_tile_cols has tiles of 3 to 6 columns only");
 // The inner dimension runs in blocks of this many, so that a tile's strip of A (kNarrowBlockK cache lines)
 // stays in the L1 cache while the tiles of the other columns read it again: without the blocks, float at
 // 784x50 fell from 1.15x Eigen at k = 100 to 0.9x at k = 150 (blocks of 32 or 100: within noise of 64).
@@ -66,12 +67,12 @@ inline void narrow_tile(const T* a, Index acs, Index k, const T* b, Index brs, I
   }
 }
 
+// A tile of `width` columns: 3 to 6, as narrow_gemm splits at least kNarrowMinCols = 4 columns (7 is the
+// one count that gives a tile of 3: 4 + 3).
 template <class T>
 inline void narrow_tile_cols(int width, const T* a, Index acs, Index k, const T* b, Index brs, Index bcs, Index c0,
                              T* buf, bool first) {
   switch (width) {
-    case 1: narrow_tile<T, 1>(a, acs, k, b, brs, bcs, c0, buf, first); break;
-    case 2: narrow_tile<T, 2>(a, acs, k, b, brs, bcs, c0, buf, first); break;
     case 3: narrow_tile<T, 3>(a, acs, k, b, brs, bcs, c0, buf, first); break;
     case 4: narrow_tile<T, 4>(a, acs, k, b, brs, bcs, c0, buf, first); break;
     case 5: narrow_tile<T, 5>(a, acs, k, b, brs, bcs, c0, buf, first); break;
