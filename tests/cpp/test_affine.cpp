@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <tuple>
 #include <vector>
 
@@ -109,9 +110,8 @@ TYPED_TEST(Affine, ColMajorWeightGivesRowMajorResult) {
   }
 }
 
-TYPED_TEST(Affine, SameResultAtAnyAlignment) {
-  using T = TypeParam;
-  const Index n = 9, d = 13, m = 7;
+template <class T>
+void same_result_at_any_alignment(Index n, Index d, Index m) {
   const std::vector<T> x = uniform<T>(n * d, -1, 1, 35);
   const std::vector<T> w = uniform<T>(d * m, -1, 1, 36);
   const std::vector<T> b = uniform<T>(m, -1, 1, 37);
@@ -128,6 +128,15 @@ TYPED_TEST(Affine, SameResultAtAnyAlignment) {
     EXPECT_TRUE(all_equal(unshifted(dx, off), want.dx));
     EXPECT_TRUE(all_equal(unshifted(dW, off), want.dW));
     EXPECT_TRUE(all_equal(unshifted(db, off), want.db));
+  }
+}
+
+TYPED_TEST(Affine, SameResultAtAnyAlignment) {
+  using T = TypeParam;
+  // The small GEMM's 9x13 @ 13x7, and 40x300 @ 300x13 (Eigen for 8 or 12 columns, dot products for the rest).
+  for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{9, 13, 7}, {40, 300, 13}}) {
+    SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
+    same_result_at_any_alignment<T>(n, d, m);
   }
 }
 
@@ -215,6 +224,35 @@ TYPED_TEST(Affine, BackwardMatchesNumericalGradient) {
     EXPECT_TRUE(all_close(g.dW, num_dW, kGradTol<T>, kGradTol<T>));
     EXPECT_TRUE(all_close(g.db, num_db, kGradTol<T>, kGradTol<T>));
   }
+}
+
+// Products whose last m % W columns (W = 8 floats or 4 doubles a vector) the AVX2 build computes as dot
+// products along x's rows (dot_cols.hpp) and the others through Eigen: every count of such columns (1 to 7 in
+// float, 1 to 3 in double), row counts that end in partial tiles, inner dimensions ending in a partial vector.
+TYPED_TEST(Affine, TailColumnsMatchReference) {
+  using T = TypeParam;
+  std::uint64_t seed = 500;
+  for (const Index n : {25, 31})
+    for (const Index d : {601, 1030})
+      for (Index m = 9; m <= 15; ++m) {
+        SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
+        std::vector<T> x = uniform<T>(n * d, -1, 1, ++seed);
+        x.resize(usize(n * d + 8), std::numeric_limits<T>::quiet_NaN());  // a read past x's end shows as NaN
+        const std::vector<T> w = uniform<T>(d * m, -1, 1, ++seed);
+        const std::vector<T> b = uniform<T>(m, -1, 1, ++seed);
+        const std::vector<T> dout = uniform<T>(n * m, -1, 1, ++seed);
+        const double tol = 2 * static_cast<double>(d + 1) * kEps<T>;
+        for (const bool col_major : {false, true}) {
+          SCOPED_TRACE(col_major ? "W col-major" : "W row-major");
+          const std::vector<T> wstore = col_major ? to_col_major(w, d, m) : w;
+          const MatView<T> W{wstore.data(), d, m, col_major};
+          const Grads<T> fast = run_fast(x, W, b, dout, n, d);
+          const Grads<T> ref = run_reference(x, W, b, dout, n, d);
+          EXPECT_TRUE(all_close(fast.out, ref.out, 0, tol));
+          EXPECT_TRUE(all_close(fast.dx, ref.dx, 0, tol));
+          EXPECT_TRUE(all_close(fast.dW, ref.dW, 0, tol));
+        }
+      }
 }
 
 TYPED_TEST(Affine, FastPathMatchesReference) {
