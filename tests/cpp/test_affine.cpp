@@ -266,13 +266,14 @@ TYPED_TEST(Affine, FastPathMatchesReference) {
   // blocks of 64, columns in tiles of 4 to 6): 401, 300, 131, 200, 264 and 64 rows (float tails of 1, 12, 3,
   // 8, 8 and 0 rows), 50, 7, 20, 33, 4 and 5 columns, inner dimensions of 300, 100, 70, 150, 130 and 1000; with one
   // input feature (x's one column is contiguous) the forward takes it too, adding to the bias, and with one
-  // output so does dx.
+  // output so does dx. 30x129->130: the forward's last 2 columns and dx's last one (B = W.T, read in place
+  // in either layout) through the AVX2 build's dot products (dot_cols.hpp).
   const std::tuple<Index, Index, Index> shapes[] = {
       {0, 3, 4},   {3, 0, 4},   {3, 4, 0},     {1, 1, 1},     {2, 3, 5},      {7, 13, 3},
       {17, 9, 33}, {64, 31, 10}, {100, 1, 7},  {100, 50, 10}, {1, 50, 10},    {13, 40, 17},
       {6, 64, 24}, {11, 23, 8},  {5, 7, 33},   {29, 80, 41},  {300, 401, 50}, {64, 512, 300},
       {128, 512, 640}, {100, 784, 50}, {40, 2001, 30}, {2000, 50, 10}, {100, 300, 7}, {70, 131, 20},
-      {150, 200, 33}, {130, 264, 4}, {1000, 64, 5}, {7000, 1, 20}, {5000, 30, 1}};
+      {150, 200, 33}, {130, 264, 4}, {1000, 64, 5}, {7000, 1, 20}, {5000, 30, 1}, {30, 129, 130}};
   std::uint64_t seed = 60;
   for (const auto& [n, d, m] : shapes) {
     SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);

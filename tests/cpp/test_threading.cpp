@@ -273,11 +273,12 @@ TYPED_TEST(ThreadCount, AffineGivesIdenticalResults) {
   // of the book's 100x784->50 and of 40x2000->30, and the dW of 2000x50->10 (a batch of 2000); dW by the
   // AVX2 build's narrow GEMM, split by rows: 401x50 (its last share ends in a tile of one row), 784x50 and
   // 1000x20. The AVX2 build's forward computes the columns after the last whole vector as dot products
-  // (dot_cols.hpp): in the rows of each share (300x401->50, 200x130->23), the halves of 100x784->50 and
-  // 40x2000->30, and the last column share of 64x512->300 (4 of its 300 columns).
+  // (dot_cols.hpp): in the rows of each share (300x401->50, 200x130->23, and the dx of 100x300->131, whose
+  // B is W.T), the halves of 100x784->50 and 40x2000->30, and the last column share of 64x512->300 (4 of its
+  // 300 columns).
   for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{100, 50, 10}, {300, 401, 50}, {64, 512, 300},
                                 {128, 512, 640}, {100, 784, 50}, {40, 2000, 30}, {2000, 50, 10}, {200, 1000, 20},
-                                {200, 130, 23}}) {
+                                {200, 130, 23}, {100, 300, 131}}) {
     SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
     const std::vector<T> x = uniform<T>(n * d, -1, 1, 151);
     const std::vector<T> w = uniform<T>(d * m, -1, 1, 152);
