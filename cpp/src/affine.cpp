@@ -83,7 +83,9 @@ bool narrow_pays(Index r, Index c, Index k) {
 // product, before any split, so that a column is computed the same way at any thread count. Measured on 1
 // thread against Eigen alone: float 1.03-1.06x at 100x784 @ 784x50 (and its 392-long halves), 24 to 1000
 // rows, 1.13-1.25x with 10 to 20 or 55 columns, 1.15x with an inner dimension of 4096; double 1.02-1.08x at
-// 50 columns; about even (0.97-1.0x) below 128 inner elements or 24 rows, which stay with Eigen.
+// 50 columns; about even (0.97-1.0x) below 128 inner elements or 24 rows, which stay with Eigen. The dot
+// products read A a second time: the book's forward on 2 threads, each core with a 392-long half, gained ~1 us
+// on a quiet host and lost ~3 us while the VM's second core was loaded (its cache shared, by the look of it).
 constexpr Index kDotColsMinK = 128;
 constexpr Index kDotColsMinRows = 24;
 
