@@ -226,6 +226,23 @@ TYPED_TEST(Affine, BackwardMatchesNumericalGradient) {
   }
 }
 
+// The fast kernels against the scalar reference, W stored row-major and column-major.
+template <class T>
+void expect_fast_matches_reference(const std::vector<T>& x, const std::vector<T>& w, const std::vector<T>& b,
+                                   const std::vector<T>& dout, Index n, Index d, Index m, double tol) {
+  for (const bool col_major : {false, true}) {
+    SCOPED_TRACE(col_major ? "W col-major" : "W row-major");
+    const std::vector<T> wstore = col_major ? to_col_major(w, d, m) : w;
+    const MatView<T> W{wstore.data(), d, m, col_major};
+    const Grads<T> fast = run_fast(x, W, b, dout, n, d);
+    const Grads<T> ref = run_reference(x, W, b, dout, n, d);
+    EXPECT_TRUE(all_close(fast.out, ref.out, 0, tol));
+    EXPECT_TRUE(all_close(fast.dx, ref.dx, 0, tol));
+    EXPECT_TRUE(all_close(fast.dW, ref.dW, 0, tol));
+    EXPECT_TRUE(all_close(fast.db, ref.db, 0, tol));
+  }
+}
+
 // Products whose last m % W columns (W = 8 floats or 4 doubles a vector) the AVX2 build computes as dot
 // products along x's rows (dot_cols.hpp) and the others through Eigen: every count of such columns (1 to 7 in
 // float, 1 to 3 in double), row counts that end in partial tiles, inner dimensions ending in a partial vector.
@@ -242,16 +259,7 @@ TYPED_TEST(Affine, TailColumnsMatchReference) {
         const std::vector<T> b = uniform<T>(m, -1, 1, ++seed);
         const std::vector<T> dout = uniform<T>(n * m, -1, 1, ++seed);
         const double tol = 2 * static_cast<double>(d + 1) * kEps<T>;
-        for (const bool col_major : {false, true}) {
-          SCOPED_TRACE(col_major ? "W col-major" : "W row-major");
-          const std::vector<T> wstore = col_major ? to_col_major(w, d, m) : w;
-          const MatView<T> W{wstore.data(), d, m, col_major};
-          const Grads<T> fast = run_fast(x, W, b, dout, n, d);
-          const Grads<T> ref = run_reference(x, W, b, dout, n, d);
-          EXPECT_TRUE(all_close(fast.out, ref.out, 0, tol));
-          EXPECT_TRUE(all_close(fast.dx, ref.dx, 0, tol));
-          EXPECT_TRUE(all_close(fast.dW, ref.dW, 0, tol));
-        }
+        expect_fast_matches_reference(x, w, b, dout, n, d, m, tol);
       }
 }
 
@@ -283,17 +291,7 @@ TYPED_TEST(Affine, FastPathMatchesReference) {
     const std::vector<T> dout = uniform<T>(n * m, -1, 1, ++seed);
     // Each result is a sum of at most max(n, d, m) terms of size <= 1 (plus b).
     const double tol = 2 * static_cast<double>(std::max({n, d, m}) + 1) * kEps<T>;
-    for (const bool col_major : {false, true}) {
-      SCOPED_TRACE(col_major ? "W col-major" : "W row-major");
-      const std::vector<T> wstore = col_major ? to_col_major(w, d, m) : w;
-      const MatView<T> W{wstore.data(), d, m, col_major};
-      const Grads<T> fast = run_fast(x, W, b, dout, n, d);
-      const Grads<T> ref = run_reference(x, W, b, dout, n, d);
-      EXPECT_TRUE(all_close(fast.out, ref.out, 0, tol));
-      EXPECT_TRUE(all_close(fast.dx, ref.dx, 0, tol));
-      EXPECT_TRUE(all_close(fast.dW, ref.dW, 0, tol));
-      EXPECT_TRUE(all_close(fast.db, ref.db, 0, tol));
-    }
+    expect_fast_matches_reference(x, w, b, dout, n, d, m, tol);
   }
 }
 
