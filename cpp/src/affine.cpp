@@ -153,15 +153,11 @@ void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumu
   const bool inner_split = k >= 2 * r && r * c <= kInnerSplitOut && r * c * k >= 2 * kGemmGrain;
 #if FASTLAYERS_SIMD
   if (!inner_split && a.rowStride() == 1 && out.colStride() == 1 && narrow_pays<S>(r, c, k)) {
-    // Split by rows at multiples of kSplit (whole tiles, see narrow_gemm.hpp).
-    auto rows = [&](Index b0, Index e0) {
+    // Split by rows at multiples of kSplit (whole tiles, see narrow_gemm.hpp); one thread runs them all.
+    parallel_for_chunks(nt, r, kSplit, [&](Index b0, Index e0) {
       detail::narrow_gemm<S>(out.data() + b0 * out.rowStride(), out.rowStride(), e0 - b0, c, k, a.data() + b0,
                              a.colStride(), b.data(), b.rowStride(), b.colStride(), accumulate);
-    };
-    if (nt <= 1)
-      rows(0, r);
-    else
-      parallel_for_chunks(nt, r, kSplit, rows);
+    });
     return;
   }
 #endif
