@@ -28,19 +28,20 @@ ARRAY_IN = "numpy.typing.ArrayLike"
 FLOAT_ARRAY = "numpy.typing.NDArray[numpy.float32 | numpy.float64]"
 STATE = f"dict[typing.Any, {FLOAT_ARRAY}] | None"  # an optimizer's per-key state
 PARAMS = f"typing.Mapping[typing.Any, {FLOAT_ARRAY}]"
+OUT = f"{FLOAT_ARRAY} | None"  # an out= argument
 
 # (class or "" for the module, function or property) -> {parameter or "return": annotation}.
 # A property's setter takes its getter's "return" type.
 TYPES: dict[tuple[str, str], dict[str, str]] = {
-    ("Relu", "forward"): {"x": ARRAY_IN, "return": FLOAT_ARRAY},
-    ("Relu", "backward"): {"dout": ARRAY_IN, "return": FLOAT_ARRAY},
+    ("Relu", "forward"): {"x": ARRAY_IN, "out": OUT, "return": FLOAT_ARRAY},
+    ("Relu", "backward"): {"dout": ARRAY_IN, "out": OUT, "return": FLOAT_ARRAY},
     ("Relu", "mask"): {"return": "numpy.typing.NDArray[numpy.bool_] | None"},
-    ("Sigmoid", "forward"): {"x": ARRAY_IN, "return": FLOAT_ARRAY},
-    ("Sigmoid", "backward"): {"dout": ARRAY_IN, "return": FLOAT_ARRAY},
+    ("Sigmoid", "forward"): {"x": ARRAY_IN, "out": OUT, "return": FLOAT_ARRAY},
+    ("Sigmoid", "backward"): {"dout": ARRAY_IN, "out": OUT, "return": FLOAT_ARRAY},
     ("Sigmoid", "out"): {"return": f"{FLOAT_ARRAY} | None"},
     ("Affine", "__init__"): {"W": FLOAT_ARRAY, "b": FLOAT_ARRAY},
-    ("Affine", "forward"): {"x": ARRAY_IN, "return": FLOAT_ARRAY},
-    ("Affine", "backward"): {"dout": ARRAY_IN, "return": FLOAT_ARRAY},
+    ("Affine", "forward"): {"x": ARRAY_IN, "out": OUT, "return": FLOAT_ARRAY},
+    ("Affine", "backward"): {"dout": ARRAY_IN, "out": OUT, "return": FLOAT_ARRAY},
     ("Affine", "_backward_params"): {"dout": ARRAY_IN},
     ("Affine", "W"): {"return": FLOAT_ARRAY},
     ("Affine", "b"): {"return": FLOAT_ARRAY},
@@ -49,7 +50,7 @@ TYPES: dict[tuple[str, str], dict[str, str]] = {
     ("Affine", "db"): {"return": f"{FLOAT_ARRAY} | None"},
     ("Affine", "original_x_shape"): {"return": "tuple[int, ...] | None"},
     ("SoftmaxWithLoss", "forward"): {"x": ARRAY_IN, "t": ARRAY_IN},
-    ("SoftmaxWithLoss", "backward"): {"dout": "float", "return": FLOAT_ARRAY},
+    ("SoftmaxWithLoss", "backward"): {"dout": "float", "out": OUT, "return": FLOAT_ARRAY},
     ("SoftmaxWithLoss", "loss"): {"return": "float | None"},
     ("SoftmaxWithLoss", "y"): {"return": f"{FLOAT_ARRAY} | None"},
     ("SoftmaxWithLoss", "t"): {"return": "numpy.typing.NDArray[typing.Any] | None"},
@@ -58,7 +59,7 @@ TYPES: dict[tuple[str, str], dict[str, str]] = {
     ("AdaGrad", "h"): {"return": STATE},
     ("Adam", "m"): {"return": STATE},
     ("Adam", "v"): {"return": STATE},
-    ("", "softmax"): {"x": ARRAY_IN, "return": FLOAT_ARRAY},
+    ("", "softmax"): {"x": ARRAY_IN, "out": OUT, "return": FLOAT_ARRAY},
     ("", "cross_entropy_error"): {"y": ARRAY_IN, "t": ARRAY_IN},
     ("", "_build_info"): {"return": "dict[str, typing.Any]"},
     ("", "_predict"): {"return": FLOAT_ARRAY},

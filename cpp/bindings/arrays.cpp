@@ -95,6 +95,59 @@ std::string dtype_str(const py::array& a) { return py::str(a.dtype()); }
 void value_error(const std::string& msg) { throw py::value_error(msg); }
 void type_error(const std::string& msg) { throw py::type_error(msg); }
 
+namespace {
+
+// The bytes an array's elements span ([lo, hi), empty for an empty array), whatever its strides.
+std::pair<std::uintptr_t, std::uintptr_t> byte_span(const py::array& a) {
+  const auto base = reinterpret_cast<std::uintptr_t>(a.data());
+  if (a.size() == 0) return {base, base};
+  std::uintptr_t lo = base, hi = base + static_cast<std::uintptr_t>(a.itemsize());
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    const py::ssize_t extent = (a.shape(i) - 1) * a.strides(i);
+    if (extent < 0)
+      lo -= static_cast<std::uintptr_t>(-extent);
+    else
+      hi += static_cast<std::uintptr_t>(extent);
+  }
+  return {lo, hi};
+}
+
+}  // namespace
+
+py::array check_out(py::handle out, Float f, const Shape& shape, const std::string& where, const char* shape_what,
+                    std::initializer_list<Read> reads) {
+  const char* want = f == Float::f32 ? "float32" : "float64";
+  auto& api = py::detail::npy_api::get();
+  if (!api.PyArray_Check_(out.ptr()))
+    type_error(where + ": out must be a numpy.ndarray of dtype " + want + " and shape " + shape_str(shape) +
+               ", got " + std::string(py::str(py::type::handle_of(out).attr("__name__"))));
+  auto a = py::reinterpret_borrow<py::array>(out);
+  const auto* descr = py::detail::array_descriptor_proxy(py::detail::array_proxy(a.ptr())->descr);
+  const int type_num = f == Float::f32 ? py::detail::npy_api::NPY_FLOAT_ : py::detail::npy_api::NPY_DOUBLE_;
+  if (descr->type_num != type_num || descr->byteorder == '>')
+    type_error(where + ": out must have dtype " + want + " (the dtype of the result), got " + dtype_str(a) +
+               "; out is written as it is, never cast");
+  if (shape_of(a) != shape)
+    value_error(where + ": out has shape " + shape_str(shape_of(a)) + ", expected " + shape_str(shape) + " (" +
+                shape_what + ")");
+  if ((a.flags() & py::detail::npy_api::NPY_ARRAY_WRITEABLE_) == 0) value_error(where + ": out is read-only");
+  if (!is_c_contiguous(a) || !is_aligned(a))
+    value_error(where + ": out must be C-contiguous and aligned (it is written in place, element by element in "
+                        "row-major order); got an array with strides " + shape_str(Shape(a.strides(), a.strides() + a.ndim())) +
+                (is_aligned(a) ? std::string() : std::string(", not aligned")));
+  const auto [lo, hi] = byte_span(a);
+  for (const Read& r : reads) {
+    const auto [rlo, rhi] = byte_span(r.a);
+    if (lo >= hi || rlo >= rhi || hi <= rlo || rhi <= lo) continue;  // empty, or disjoint
+    if (r.may_be_out && lo == rlo && hi == rhi) continue;           // the very same elements: in place
+    value_error(where + ": out shares memory with " + r.name +
+                (r.may_be_out ? std::string(" without being exactly its elements (in place, out may be ") + r.name +
+                                    " itself, not an overlapping part of it)"
+                              : std::string(", which the call reads while it writes out; pass an array of its own")));
+  }
+  return a;
+}
+
 py::array_t<std::int64_t> checked_labels(const py::array& t, Index c, const char* where) {
   const char k = t.dtype().kind();
   if (k != 'i' && k != 'u')

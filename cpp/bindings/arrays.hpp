@@ -87,6 +87,30 @@ py::array_t<T> empty(const Shape& shape) {
   return empty<T>(static_cast<int>(shape.size()), shape.data());
 }
 
+// An operand a call reads, for the overlap check of an out= argument: a contiguous array (as converted
+// for the kernel, so that its memory is exactly [data, data + nbytes)), the name the message uses, and
+// whether out may be the very same memory (an element-wise kernel reading each element before writing it).
+struct Read {
+  const py::array& a;
+  const char* name;
+  bool may_be_out;
+};
+
+// The out= argument of a call that computes in T an array of `shape`: out itself, after checking that it
+// is a numpy.ndarray (subclasses too) of dtype T, of that shape, writeable, C-contiguous and aligned, and
+// that it shares no memory with the operands in `reads` but where one may be out exactly. TypeError
+// (not an array, another dtype) or ValueError otherwise, naming `where`, out and the expected and given.
+// `shape_what` says where the expected shape comes from ("the shape of x").
+py::array check_out(py::handle out, Float f, const Shape& shape, const std::string& where, const char* shape_what,
+                    std::initializer_list<Read> reads);
+
+template <class T>
+py::array_t<T> out_array(py::handle out, const Shape& shape, const std::string& where, const char* shape_what,
+                         std::initializer_list<Read> reads) {
+  return py::reinterpret_steal<py::array_t<T>>(
+      check_out(out, float_of<T>(), shape, where, shape_what, reads).release());
+}
+
 // A view of contiguous `a` with another shape of the same size; it keeps `a` alive and is writeable
 // when `a` is (as pybind11's array_t(shape, ptr, base) makes it, without that constructor's cost).
 template <class T>

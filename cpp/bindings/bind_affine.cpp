@@ -71,7 +71,7 @@ WeightView<T> weight_view(const py::array& W) {
 void set_W(Affine& self, py::handle W) { self.W = check_param(W, "W", 2, "(D, M)"); }
 void set_b(Affine& self, py::handle b) { self.b = check_param(b, "b", 1, "(M,)"); }
 
-py::array affine_forward(Affine& self, py::handle x_in) {
+py::array affine_forward(Affine& self, py::handle x_in, py::handle out_arg) {
   py::array x = as_numeric(x_in, "x");
   const py::array W = self.W;  // local references: W stays alive while the GIL is released
   const py::array b = self.b;
@@ -94,7 +94,9 @@ py::array affine_forward(Affine& self, py::handle x_in) {
     auto w = weight_view<T>(W);
     auto bc = contiguous<T>(b);
     const py::ssize_t out_dims[2] = {n, m}, x_dims[2] = {n, d};
-    auto out = empty<T>(2, out_dims);
+    auto out = out_arg.is_none() ? empty<T>(2, out_dims)
+                                 : out_array<T>(out_arg, {n, m}, "Affine.forward", "(N, M) for x's N and W's M",
+                                                {{xc, "x", false}, {w.hold, "W", false}, {bc, "b", false}});
     {
       ReleaseGil nogil(n * d * m);
       fastlayers::affine_forward(xc.data(), n, d, w.view, bc.data(), out.mutable_data());
@@ -107,7 +109,7 @@ py::array affine_forward(Affine& self, py::handle x_in) {
 }
 
 // backward(dout) when want_dx, else _backward_params(dout): dW and db alone (dx is not computed; returns None).
-py::object affine_backward_impl(Affine& self, py::handle dout_in, bool want_dx) {
+py::object affine_backward_impl(Affine& self, py::handle dout_in, bool want_dx, py::handle out) {
   if (self.x.is_none()) value_error("Affine.backward() called before Affine.forward(): there is no x yet");
   py::array dout = as_numeric(dout_in, "dout");
   const py::array W = self.W;
@@ -129,7 +131,10 @@ py::object affine_backward_impl(Affine& self, py::handle dout_in, bool want_dx) 
     auto dc = contiguous<T>(dout);
     auto xc = contiguous<T>(x);
     auto w = weight_view<T>(W);
-    auto dx = want_dx ? empty<T>(dx_shape) : no_array<py::array_t<T>>();
+    auto dx = !want_dx          ? no_array<py::array_t<T>>()
+              : out.is_none() ? empty<T>(dx_shape)
+                              : out_array<T>(out, dx_shape, "Affine.backward", "the shape of the forward input x",
+                                             {{dc, "dout", false}, {xc, "the forward input x", false}, {w.hold, "W", false}});
     const py::ssize_t dW_dims[2] = {d, m}, db_dims[1] = {m};
     auto dW = empty<T>(2, dW_dims);
     auto db = empty<T>(1, db_dims);
@@ -145,11 +150,11 @@ py::object affine_backward_impl(Affine& self, py::handle dout_in, bool want_dx) 
   });
 }
 
-py::array affine_backward(Affine& self, py::handle dout_in) {
-  return py::reinterpret_steal<py::array>(affine_backward_impl(self, dout_in, true).release());
+py::array affine_backward(Affine& self, py::handle dout_in, py::handle out) {
+  return py::reinterpret_steal<py::array>(affine_backward_impl(self, dout_in, true, out).release());
 }
 
-void affine_backward_params(Affine& self, py::handle dout_in) { affine_backward_impl(self, dout_in, false); }
+void affine_backward_params(Affine& self, py::handle dout_in) { affine_backward_impl(self, dout_in, false, py::none()); }
 
 // original_x_shape as a tuple, built on first read after a forward (a tuple per forward cost more than
 // a small layer's work).
@@ -231,21 +236,26 @@ array([[4.5, 5.5]])
              return a;
            }),
            py::arg("W"), py::arg("b"))
-      .def("forward", &affine_forward, py::arg("x"), R"doc(
+      .def("forward", &affine_forward, py::arg("x"), py::kw_only(), py::arg("out") = py::none(), R"doc(
 out = x @ W + b, with x (N, ...) flattened to (N, D) like x.reshape(N, -1). Keeps that x.
 
 x: (N, D) or (N, ...) with D elements per row; W: (D, M); b: (M,); out: (N, M), in the dtype
 np.result_type(x, W, b) (float32 or float64).
+out=: an array to write the result into and return instead of a new one: C-contiguous, writeable,
+of that shape and dtype, sharing no memory with x, W or b.
 
 >>> layer = Affine(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5]))
 >>> layer.forward(np.array([[1.0, 0.0], [0.0, 1.0]]))
 array([[1.5, 1.5],
        [3.5, 3.5]])
 )doc")
-      .def("backward", &affine_backward, py::arg("dout"), R"doc(
+      .def("backward", &affine_backward, py::arg("dout"), py::kw_only(), py::arg("out") = py::none(), R"doc(
 dx = dout @ W.T (returned, in the forward x's original shape); dW = x.T @ dout; db = dout.sum(axis=0).
 
 dout: (N, M); dx: (N, D) reshaped to the forward x's shape; dW: (D, M); db: (M,).
+out=: an array to write dx into and return instead of a new one: C-contiguous, writeable, of the
+forward x's shape and dx's dtype, sharing no memory with dout, W or the forward's x. dW and db are
+new arrays either way.
 
 >>> layer = Affine(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5]))
 >>> out = layer.forward(np.array([[1.0, 1.0]]))

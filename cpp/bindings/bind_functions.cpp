@@ -8,7 +8,7 @@
 namespace fastlayers::bind {
 namespace {
 
-py::array softmax(py::handle x_in) {
+py::array softmax(py::handle x_in, py::handle out) {
   py::array x = as_numeric(x_in, "x");
   if (x.ndim() == 0) value_error("softmax: x must have at least one dimension (softmax runs along the last), got shape ()");
   const Shape shape = shape_of(x);
@@ -17,7 +17,7 @@ py::array softmax(py::handle x_in) {
   return dispatch(unary_float(x), [&](auto tag) -> py::array {
     using T = decltype(tag);
     auto xc = contiguous<T>(x);
-    auto y = empty<T>(shape);
+    auto y = out.is_none() ? empty<T>(shape) : out_array<T>(out, shape, "softmax", "the shape of x", {{xc, "x", true}});
     {
       ReleaseGil nogil(xc.size());
       softmax_rows(xc.data(), rows, c, y.mutable_data());
@@ -56,10 +56,12 @@ double cross_entropy_error(py::handle y_in, py::handle t_in) {
 }  // namespace
 
 void bind_functions(py::module_& m) {
-  m.def("softmax", &softmax, py::arg("x"), R"doc(
+  m.def("softmax", &softmax, py::arg("x"), py::kw_only(), py::arg("out") = py::none(), R"doc(
 y = exp(x - max(x)) / sum(exp(x - max(x))) along the last axis, so it never overflows.
 
 x: any shape with at least one axis (N, C), (C,), (..., C); y: x's shape.
+out=: an array to write y into and return instead of a new one: C-contiguous, writeable, of y's
+shape and dtype; it may be x itself (in place) but not overlap it otherwise.
 
 >>> softmax(np.array([0.3, 2.9, 4.0]))
 array([0.01821127, 0.24519181, 0.73659691])

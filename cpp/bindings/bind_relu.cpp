@@ -10,14 +10,15 @@ struct Relu {
   Float dtype = Float::f64;      // dtype of the forward output
 };
 
-py::array relu_forward(Relu& self, py::handle x_in) {
+py::array relu_forward(Relu& self, py::handle x_in, py::handle out) {
   py::array x = as_numeric(x_in, "x");
   const Float f = unary_float(x);
   const Shape shape = shape_of(x);
   return dispatch(f, [&](auto tag) -> py::array {
     using T = decltype(tag);
     auto xc = contiguous<T>(x);
-    auto y = empty<T>(shape);
+    auto y = out.is_none() ? empty<T>(shape)
+                           : out_array<T>(out, shape, "Relu.forward", "the shape of x", {{xc, "x", true}});
     auto mask = empty<bool>(shape);
     {
       ReleaseGil nogil(xc.size());
@@ -29,7 +30,7 @@ py::array relu_forward(Relu& self, py::handle x_in) {
   });
 }
 
-py::array relu_backward(Relu& self, py::handle dout_in) {
+py::array relu_backward(Relu& self, py::handle dout_in, py::handle out) {
   if (self.mask.is_none()) value_error("Relu.backward() called before Relu.forward(): there is no mask yet");
   py::array dout = as_numeric(dout_in, "dout");
   auto mask = py::reinterpret_borrow<py::array_t<bool>>(self.mask);
@@ -41,7 +42,9 @@ py::array relu_backward(Relu& self, py::handle dout_in) {
   return dispatch(f, [&](auto tag) -> py::array {
     using T = decltype(tag);
     auto dc = contiguous<T>(dout);
-    auto dx = empty<T>(shape);
+    auto dx = out.is_none() ? empty<T>(shape)
+                            : out_array<T>(out, shape, "Relu.backward", "the shape of the forward input x",
+                                           {{dc, "dout", true}, {mask, "mask", false}});
     {
       ReleaseGil nogil(dc.size());
       fastlayers::relu_backward(dc.data(), mask.data(), dx.mutable_data(), dc.size());
@@ -91,18 +94,23 @@ array([[1., 0.],
 )doc");
   cls
       .def(py::init<>())
-      .def("forward", &relu_forward, py::arg("x"), R"doc(
+      .def("forward", &relu_forward, py::arg("x"), py::kw_only(), py::arg("out") = py::none(), R"doc(
 mask = (x <= 0); out = x with the masked entries set to 0. Returns out.
 
-x: any shape; out: x's shape (float32 for float32 input, else float64). x is not modified.
+x: any shape; out: x's shape (float32 for float32 input, else float64). x is not modified
+(unless it is out).
+out=: an array to write the result into and return instead of a new one: C-contiguous, writeable,
+of that shape and dtype; it may be x itself (in place) but not overlap it otherwise.
 
 >>> Relu().forward(np.array([-1.0, 0.0, 2.0]))
 array([0., 0., 2.])
 )doc")
-      .def("backward", &relu_backward, py::arg("dout"), R"doc(
+      .def("backward", &relu_backward, py::arg("dout"), py::kw_only(), py::arg("out") = py::none(), R"doc(
 dx = dout with the entries where the forward's x <= 0 set to 0 (gradient 0 at x == 0).
 
-dout: the forward's x shape; dx: the same shape. dout is not modified.
+dout: the forward's x shape; dx: the same shape. dout is not modified (unless it is out).
+out=: an array to write dx into and return instead of a new one: C-contiguous, writeable, of dx's
+shape and dtype; it may be dout itself (in place) but not overlap it otherwise.
 
 >>> relu = Relu(); out = relu.forward(np.array([-1.0, 0.0, 2.0]))
 >>> relu.backward(np.array([5.0, 5.0, 5.0]))

@@ -9,12 +9,14 @@ struct Sigmoid {
   py::object out = py::none();  // the array forward returned
 };
 
-py::array sigmoid_forward(Sigmoid& self, py::handle x_in) {
+py::array sigmoid_forward(Sigmoid& self, py::handle x_in, py::handle out_arg) {
   py::array x = as_numeric(x_in, "x");
   return dispatch(unary_float(x), [&](auto tag) -> py::array {
     using T = decltype(tag);
     auto xc = contiguous<T>(x);
-    auto out = empty<T>(shape_of(x));
+    auto out = out_arg.is_none()
+                   ? empty<T>(shape_of(x))
+                   : out_array<T>(out_arg, shape_of(x), "Sigmoid.forward", "the shape of x", {{xc, "x", true}});
     {
       ReleaseGil nogil(xc.size());
       fastlayers::sigmoid_forward(xc.data(), out.mutable_data(), xc.size());
@@ -24,7 +26,7 @@ py::array sigmoid_forward(Sigmoid& self, py::handle x_in) {
   });
 }
 
-py::array sigmoid_backward(Sigmoid& self, py::handle dout_in) {
+py::array sigmoid_backward(Sigmoid& self, py::handle dout_in, py::handle out_arg) {
   if (self.out.is_none()) value_error("Sigmoid.backward() called before Sigmoid.forward(): there is no out yet");
   py::array dout = as_numeric(dout_in, "dout");
   auto out = py::reinterpret_borrow<py::array>(self.out);
@@ -36,7 +38,9 @@ py::array sigmoid_backward(Sigmoid& self, py::handle dout_in) {
     using T = decltype(tag);
     auto dc = contiguous<T>(dout);
     auto oc = contiguous<T>(out);
-    auto dx = empty<T>(shape);
+    auto dx = out_arg.is_none() ? empty<T>(shape)
+                                : out_array<T>(out_arg, shape, "Sigmoid.backward", "the shape of the forward output out",
+                                               {{dc, "dout", true}, {oc, "the layer's out", true}});
     {
       ReleaseGil nogil(dc.size());
       fastlayers::sigmoid_backward(dc.data(), oc.data(), dx.mutable_data(), dc.size());
@@ -73,18 +77,22 @@ array([0.5, 1. , 0. ])
 )doc");
   cls
       .def(py::init<>())
-      .def("forward", &sigmoid_forward, py::arg("x"), R"doc(
+      .def("forward", &sigmoid_forward, py::arg("x"), py::kw_only(), py::arg("out") = py::none(), R"doc(
 out = 1 / (1 + exp(-x)), computed without overflow. Keeps and returns out.
 
 x: any shape; out: x's shape (float32 for float32 input, else float64).
+out=: an array to write the result into (and keep and return) instead of a new one: C-contiguous,
+writeable, of that shape and dtype; it may be x itself (in place) but not overlap it otherwise.
 
 >>> Sigmoid().forward(np.array([[0.0, 2.0]]))
 array([[0.5       , 0.88079708]])
 )doc")
-      .def("backward", &sigmoid_backward, py::arg("dout"), R"doc(
+      .def("backward", &sigmoid_backward, py::arg("dout"), py::kw_only(), py::arg("out") = py::none(), R"doc(
 dx = dout * (1 - out) * out, with out from the last forward.
 
 dout: out's shape; dx: the same shape.
+out=: an array to write dx into and return instead of a new one: C-contiguous, writeable, of dx's
+shape and dtype; it may be dout itself (in place) but not overlap it otherwise.
 
 >>> sig = Sigmoid(); out = sig.forward(np.array([0.0]))
 >>> sig.backward(np.array([1.0]))

@@ -47,7 +47,7 @@ double swl_forward(SoftmaxWithLoss& self, py::handle x_in, py::handle t_in) {
   });
 }
 
-py::array swl_backward(SoftmaxWithLoss& self, py::handle dout_in) {
+py::array swl_backward(SoftmaxWithLoss& self, py::handle dout_in, py::handle out) {
   if (self.y.is_none())
     value_error("SoftmaxWithLoss.backward() called before SoftmaxWithLoss.forward(): there is no y yet");
   // __float__ or __index__ only: a real scalar, a 0-d array; not a str, not a larger array, not a
@@ -78,14 +78,24 @@ py::array swl_backward(SoftmaxWithLoss& self, py::handle dout_in) {
   return dispatch(f, [&](auto tag) -> py::array {
     using T = decltype(tag);
     auto yc = contiguous<T>(y);
-    auto dx = empty<T>(static_cast<int>(y.ndim()), y.shape());
+    const char* where = "SoftmaxWithLoss.backward";
+    const char* shape_what = "the shape of the forward input x";
     const T scale = static_cast<T>(dout / static_cast<double>(n));
     if (target.is_labels()) {
-      const std::int64_t* lab = target.labels.data();
-      ReleaseGil nogil(n * c);
-      softmax_with_loss_backward_labels(yc.data(), n, c, lab, scale, dx.mutable_data());
-    } else {
-      auto tc = contiguous<T>(target.probs);
+      auto dx = out.is_none() ? empty<T>(static_cast<int>(y.ndim()), y.shape())
+                              : out_array<T>(out, shape_of(y), where, shape_what,
+                                             {{yc, "the layer's y", true}, {target.labels, "the labels t", false}});
+      {
+        ReleaseGil nogil(n * c);
+        softmax_with_loss_backward_labels(yc.data(), n, c, target.labels.data(), scale, dx.mutable_data());
+      }
+      return dx;
+    }
+    auto tc = contiguous<T>(target.probs);
+    auto dx = out.is_none() ? empty<T>(static_cast<int>(y.ndim()), y.shape())
+                            : out_array<T>(out, shape_of(y), where, shape_what,
+                                           {{yc, "the layer's y", true}, {tc, "the targets t", false}});
+    {
       ReleaseGil nogil(n * c);
       softmax_with_loss_backward_probs(yc.data(), n, c, tc.data(), scale, dx.mutable_data());
     }
@@ -151,10 +161,12 @@ x: logits (N, C) or (C,); t: one-hot or probabilities of x's shape, or integer l
 >>> round(swl.forward(np.array([[0.0, 0.0]]), np.array([1])), 6)   # -log(1/2)
 0.693147
 )doc")
-      .def("backward", &swl_backward, py::arg("dout") = 1.0, R"doc(
+      .def("backward", &swl_backward, py::arg("dout") = 1.0, py::kw_only(), py::arg("out") = py::none(), R"doc(
 dx = (y - t_onehot) * dout / N, with y and t from the last forward.
 
 dout: a float (the gradient of the loss, 1.0 by default); dx: the forward x's shape.
+out=: an array to write dx into and return instead of a new one: C-contiguous, writeable, of dx's
+shape and dtype; it may be the layer's y itself (in place) but not overlap it or t otherwise.
 
 >>> swl = SoftmaxWithLoss(); loss = swl.forward(np.array([[0.0, 0.0]]), np.array([1]))
 >>> swl.backward()

@@ -29,21 +29,26 @@ class Relu:
         ...
     def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
-    def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
+    def backward(self, dout: numpy.typing.ArrayLike, *, out: numpy.typing.NDArray[numpy.float32 | numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         dx = dout with the entries where the forward's x <= 0 set to 0 (gradient 0 at x == 0).
         
-        dout: the forward's x shape; dx: the same shape. dout is not modified.
+        dout: the forward's x shape; dx: the same shape. dout is not modified (unless it is out).
+        out=: an array to write dx into and return instead of a new one: C-contiguous, writeable, of dx's
+        shape and dtype; it may be dout itself (in place) but not overlap it otherwise.
         
         >>> relu = Relu(); out = relu.forward(np.array([-1.0, 0.0, 2.0]))
         >>> relu.backward(np.array([5.0, 5.0, 5.0]))
         array([0., 0., 5.])
         """
-    def forward(self, x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
+    def forward(self, x: numpy.typing.ArrayLike, *, out: numpy.typing.NDArray[numpy.float32 | numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         mask = (x <= 0); out = x with the masked entries set to 0. Returns out.
         
-        x: any shape; out: x's shape (float32 for float32 input, else float64). x is not modified.
+        x: any shape; out: x's shape (float32 for float32 input, else float64). x is not modified
+        (unless it is out).
+        out=: an array to write the result into and return instead of a new one: C-contiguous, writeable,
+        of that shape and dtype; it may be x itself (in place) but not overlap it otherwise.
         
         >>> Relu().forward(np.array([-1.0, 0.0, 2.0]))
         array([0., 0., 2.])
@@ -74,21 +79,25 @@ class Sigmoid:
         ...
     def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
-    def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
+    def backward(self, dout: numpy.typing.ArrayLike, *, out: numpy.typing.NDArray[numpy.float32 | numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         dx = dout * (1 - out) * out, with out from the last forward.
         
         dout: out's shape; dx: the same shape.
+        out=: an array to write dx into and return instead of a new one: C-contiguous, writeable, of dx's
+        shape and dtype; it may be dout itself (in place) but not overlap it otherwise.
         
         >>> sig = Sigmoid(); out = sig.forward(np.array([0.0]))
         >>> sig.backward(np.array([1.0]))
         array([0.25])
         """
-    def forward(self, x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
+    def forward(self, x: numpy.typing.ArrayLike, *, out: numpy.typing.NDArray[numpy.float32 | numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         out = 1 / (1 + exp(-x)), computed without overflow. Keeps and returns out.
         
         x: any shape; out: x's shape (float32 for float32 input, else float64).
+        out=: an array to write the result into (and keep and return) instead of a new one: C-contiguous,
+        writeable, of that shape and dtype; it may be x itself (in place) but not overlap it otherwise.
         
         >>> Sigmoid().forward(np.array([[0.0, 2.0]]))
         array([[0.5       , 0.88079708]])
@@ -129,11 +138,14 @@ class Affine:
         """
         backward(dout) without dx: sets dW and db only and returns None (for a network's first layer, whose dx nobody reads).
         """
-    def backward(self, dout: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
+    def backward(self, dout: numpy.typing.ArrayLike, *, out: numpy.typing.NDArray[numpy.float32 | numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         dx = dout @ W.T (returned, in the forward x's original shape); dW = x.T @ dout; db = dout.sum(axis=0).
         
         dout: (N, M); dx: (N, D) reshaped to the forward x's shape; dW: (D, M); db: (M,).
+        out=: an array to write dx into and return instead of a new one: C-contiguous, writeable, of the
+        forward x's shape and dx's dtype, sharing no memory with dout, W or the forward's x. dW and db are
+        new arrays either way.
         
         >>> layer = Affine(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5]))
         >>> out = layer.forward(np.array([[1.0, 1.0]]))
@@ -143,12 +155,14 @@ class Affine:
         (array([[1., 0.],
                [1., 0.]]), array([1., 0.]))
         """
-    def forward(self, x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
+    def forward(self, x: numpy.typing.ArrayLike, *, out: numpy.typing.NDArray[numpy.float32 | numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         out = x @ W + b, with x (N, ...) flattened to (N, D) like x.reshape(N, -1). Keeps that x.
         
         x: (N, D) or (N, ...) with D elements per row; W: (D, M); b: (M,); out: (N, M), in the dtype
         np.result_type(x, W, b) (float32 or float64).
+        out=: an array to write the result into and return instead of a new one: C-contiguous, writeable,
+        of that shape and dtype, sharing no memory with x, W or b.
         
         >>> layer = Affine(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5]))
         >>> layer.forward(np.array([[1.0, 0.0], [0.0, 1.0]]))
@@ -217,11 +231,13 @@ class SoftmaxWithLoss:
         ...
     def __setstate__(self, arg0: tuple[typing.Any, ...]) -> None:
         ...
-    def backward(self, dout: float = 1.0) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
+    def backward(self, dout: float = 1.0, *, out: numpy.typing.NDArray[numpy.float32 | numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
         """
         dx = (y - t_onehot) * dout / N, with y and t from the last forward.
         
         dout: a float (the gradient of the loss, 1.0 by default); dx: the forward x's shape.
+        out=: an array to write dx into and return instead of a new one: C-contiguous, writeable, of dx's
+        shape and dtype; it may be the layer's y itself (in place) but not overlap it or t otherwise.
         
         >>> swl = SoftmaxWithLoss(); loss = swl.forward(np.array([[0.0, 0.0]]), np.array([1]))
         >>> swl.backward()
@@ -491,11 +507,13 @@ def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     1
     >>> set_num_threads(0)   # back to OpenMP's default
     """
-def softmax(x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
+def softmax(x: numpy.typing.ArrayLike, *, out: numpy.typing.NDArray[numpy.float32 | numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]:
     """
     y = exp(x - max(x)) / sum(exp(x - max(x))) along the last axis, so it never overflows.
     
     x: any shape with at least one axis (N, C), (C,), (..., C); y: x's shape.
+    out=: an array to write y into and return instead of a new one: C-contiguous, writeable, of y's
+    shape and dtype; it may be x itself (in place) but not overlap it otherwise.
     
     >>> softmax(np.array([0.3, 2.9, 4.0]))
     array([0.01821127, 0.24519181, 0.73659691])

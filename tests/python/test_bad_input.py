@@ -700,6 +700,159 @@ case("numerical-gradient-h-nan", ValueError, "h", "nan")(ng(np.array([1.0]), flo
 case("numerical-gradient-h-negative", ValueError, "h", "-0.1")(ng(np.array([1.0]), -0.1))
 
 
+# --- out= arguments ------------------------------------------------------------------------------------------
+
+def _readonly(a):
+    a.flags.writeable = False
+    return a
+
+
+def out_call(call, make_out):
+    """A call given out=make_out(inputs), on a layer that has had a good forward (and backward)."""
+
+    def build():
+        layer, run, attrs, arrays = call()
+        out = make_out(arrays)
+        return (lambda: run(out)), Snapshot(layer, attrs, [out, *arrays]), None
+
+    return build
+
+
+def _out_relu(method):
+    def call():
+        relu, x, d = fl.Relu(), X.copy(), DOUT.copy()
+        relu.forward(x)
+        return relu, (lambda out: getattr(relu, method)(x if method == "forward" else d, out=out)), ("mask",), [x, d]
+
+    return call
+
+
+def _out_sigmoid(method):
+    def call():
+        sig, x, d = fl.Sigmoid(), X.copy(), DOUT.copy()
+        sig.forward(x)
+        return sig, (lambda out: getattr(sig, method)(x if method == "forward" else d, out=out)), ("out",), [x, d]
+
+    return call
+
+
+def _out_affine(method, b_buffer=False, dout_buffer=False):
+    """Affine's call; with b_buffer, b is the start of a 5-element buffer, with dout_buffer, dout the
+    start of a 6-element one (arrays[4]), so that an out can overlap them."""
+
+    def call():
+        aff, Wc, bc = aff_ready()
+        x, d = AX.copy(), ADOUT.copy()
+        buf = np.zeros(6)
+        if b_buffer:
+            buf[:2] = B
+            aff.b = bc = buf[:2]
+        if dout_buffer:
+            buf[:4] = ADOUT.ravel()
+            d = buf[:4].reshape(2, 2)
+        aff.forward(x)
+        arrays = [x, d, Wc, bc, buf]
+        return aff, (lambda out: getattr(aff, method)(x if method == "forward" else d, out=out)), AFF_ATTRS, arrays
+
+    return call
+
+
+def _out_swl():
+    swl, x, t = fl.SoftmaxWithLoss(), SX.copy(), ST.copy()
+    swl.forward(x, t)
+    return swl, (lambda out: swl.backward(out=out)), ("y", "t", "loss"), [x, t]
+
+
+def _out_softmax():
+    x = SX.copy()
+    return None, (lambda out: fl.softmax(x, out=out)), (), [x]
+
+
+# (call, shape of its result)
+OUT_CALLS = {
+    "relu-forward": (_out_relu("forward"), X.shape),
+    "relu-backward": (_out_relu("backward"), X.shape),
+    "sigmoid-forward": (_out_sigmoid("forward"), X.shape),
+    "sigmoid-backward": (_out_sigmoid("backward"), X.shape),
+    "affine-forward": (_out_affine("forward"), (2, 2)),
+    "affine-backward": (_out_affine("backward"), (2, 3)),
+    "softmax-with-loss-backward": (_out_swl, SX.shape),
+    "softmax": (_out_softmax, SX.shape),
+}
+
+for _name, (_call, _shape) in OUT_CALLS.items():
+    _flip = _shape[::-1]
+    case(f"{_name}-out-list", TypeError, "out", "list")(out_call(_call, lambda a, s=_shape: np.zeros(s).tolist()))
+    case(f"{_name}-out-float32", TypeError, "out", "float64", dt(np.float32))(
+        out_call(_call, lambda a, s=_shape: np.zeros(s, np.float32)))
+    case(f"{_name}-out-int", TypeError, "out", "float64", dt(np.int64))(
+        out_call(_call, lambda a, s=_shape: np.zeros(s, np.int64)))
+    case(f"{_name}-out-big-endian", TypeError, "out", "float64", dt(">f8"))(
+        out_call(_call, lambda a, s=_shape: np.zeros(s, ">f8")))
+    if _flip != _shape:
+        case(f"{_name}-out-transposed-shape", ValueError, "out", str(_flip), str(_shape))(
+            out_call(_call, lambda a, s=_flip: np.zeros(s)))
+    case(f"{_name}-out-one-row-short", ValueError, "out", str((_shape[0] - 1, *_shape[1:])), str(_shape))(
+        out_call(_call, lambda a, s=_shape: np.zeros((s[0] - 1, *s[1:]))))
+    case(f"{_name}-out-extra-axis", ValueError, "out", str((1, *_shape)), str(_shape))(
+        out_call(_call, lambda a, s=_shape: np.zeros((1, *s))))
+    case(f"{_name}-out-read-only", ValueError, "out", "read-only")(
+        out_call(_call, lambda a, s=_shape: _readonly(np.zeros(s))))
+    case(f"{_name}-out-fortran-order", ValueError, "out", "C-contiguous")(
+        out_call(_call, lambda a, s=_shape: np.asfortranarray(np.zeros(s))))
+    case(f"{_name}-out-step-2", ValueError, "out", "C-contiguous")(
+        out_call(_call, lambda a, s=_shape: np.zeros((s[0], 2 * s[1]))[:, ::2]))
+
+
+def _shifted(a):
+    """A C-contiguous view of a's shape, starting one element into a's buffer (a is a's buffer[:-1])."""
+    return a.base[1:].reshape(a.shape)
+
+
+def _buffered(a):
+    buf = np.zeros(a.size + 1)
+    buf[:-1] = a.ravel()
+    return buf[:-1].reshape(a.shape)
+
+
+def _out_overlapping_input(method, cls):
+    def call():
+        layer, x, d = cls(), _buffered(X), _buffered(DOUT)
+        layer.forward(x)
+        attrs = ("mask",) if cls is fl.Relu else ("out",)
+        return layer, (lambda out: getattr(layer, method)(x if method == "forward" else d, out=out)), attrs, [x, d]
+
+    return call
+
+
+for _cls in (fl.Relu, fl.Sigmoid):
+    _p = _cls.__name__.lower()
+    case(f"{_p}-forward-out-overlaps-x", ValueError, "out", "x")(
+        out_call(_out_overlapping_input("forward", _cls), lambda a: _shifted(a[0])))
+    case(f"{_p}-backward-out-overlaps-dout", ValueError, "out", "dout")(
+        out_call(_out_overlapping_input("backward", _cls), lambda a: _shifted(a[1])))
+
+
+def _softmax_overlapping():
+    x = _buffered(SX)
+    return None, (lambda out: fl.softmax(x, out=out)), (), [x]
+
+
+case("softmax-out-overlaps-x", ValueError, "out", "x")(out_call(_softmax_overlapping, lambda a: _shifted(a[0])))
+# Affine reads all of x, W and b while it writes out: no overlap at all, not even out = x exactly.
+case("affine-forward-out-overlaps-x", ValueError, "out", "x")(
+    out_call(_out_affine("forward"), lambda a: a[0].reshape(-1)[:4].reshape(2, 2)))
+case("affine-forward-out-overlaps-W", ValueError, "out", "W")(
+    out_call(_out_affine("forward"), lambda a: a[2].reshape(-1)[2:6].reshape(2, 2)))
+case("affine-forward-out-overlaps-b", ValueError, "out", "b")(
+    out_call(_out_affine("forward", b_buffer=True), lambda a: a[4][1:5].reshape(2, 2)))
+case("affine-backward-out-is-x", ValueError, "out", "x")(out_call(_out_affine("backward"), lambda a: a[0]))
+case("affine-backward-out-overlaps-W", ValueError, "out", "W")(
+    out_call(_out_affine("backward"), lambda a: a[2].reshape(2, 3)))
+case("affine-backward-out-overlaps-dout", ValueError, "out", "dout")(
+    out_call(_out_affine("backward", dout_buffer=True), lambda a: a[4].reshape(2, 3)))
+
+
 # --- datasets ----------------------------------------------------------------------------------------------------
 
 

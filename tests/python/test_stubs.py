@@ -30,5 +30,6 @@ def test_package_ships_stubs_and_py_typed() -> None:
 
 def test_public_stub_signatures_have_numpy_types() -> None:
     text = (ROOT / "python" / "fastlayers" / "_core.pyi").read_text()
-    assert "def forward(self, x: numpy.typing.ArrayLike) -> numpy.typing.NDArray[numpy.float32 | numpy.float64]" in text
+    floats = "numpy.typing.NDArray[numpy.float32 | numpy.float64]"
+    assert f"def forward(self, x: numpy.typing.ArrayLike, *, out: {floats} | None = None) -> {floats}" in text
     assert "numpy.ndarray[" not in text  # stubgen's untyped arrays are all replaced
