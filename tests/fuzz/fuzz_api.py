@@ -128,8 +128,11 @@ def finite_float(a):
 
 
 def one_step(inp: Input, state: dict) -> None:
-    op = inp.int(0, 21)
+    op = inp.int(0, 22)
     layers = state["layers"]
+    if op == 22:
+        out_step(inp, layers)
+        return
     if op == 0:
         x = inp.array()
         args = [x]
@@ -242,6 +245,56 @@ def one_step(inp: Input, state: dict) -> None:
             assert (np.abs(result - expected) <= 1e-5 * scale + 1e-30).all()
     elif op == 10 and finite_float(args[0]) and args[0].ndim and args[0].shape[-1]:
         assert np.allclose(result.sum(axis=-1), 1.0, rtol=1e-3)
+
+
+def _result_shape(call, x, layers):
+    """The shape call's result would have (so that a fuzzed out= often passes the shape check), or None."""
+    if call in ("relu.forward", "relu.backward", "sigmoid.forward", "sigmoid.backward", "softmax"):
+        return x.shape if isinstance(x, np.ndarray) else None
+    aff = layers["affine"]
+    if call == "affine.forward":
+        ok = isinstance(x, np.ndarray) and x.ndim and isinstance(aff.W, np.ndarray) and aff.W.ndim == 2
+        return (x.shape[0], aff.W.shape[1]) if ok else None
+    if call == "affine.backward":
+        return aff.original_x_shape
+    y = layers["swl"].y
+    return y.shape if y is not None else None
+
+
+def out_step(inp: Input, layers: dict) -> None:
+    """A call with out=: any array, the call's own input, or a view of the input's buffer one element on.
+    Beyond one_step's findings: a success that does not return out, or that changed an array out does not
+    share memory with."""
+    call = inp.pick(["relu.forward", "relu.backward", "sigmoid.forward", "sigmoid.backward", "softmax",
+                     "affine.forward", "affine.backward", "swl.backward"])
+    x = inp.array() if call != "swl.backward" else None
+    how = inp.int(0, 3)
+    if how == 0 and isinstance(x, np.ndarray):
+        out = x
+    elif how == 1 and isinstance(x, np.ndarray) and x.dtype.kind in "fiub" and x.size:
+        base = np.zeros(x.size + 1, x.dtype)
+        base[:-1] = x.ravel()
+        x, out = base[:-1].reshape(x.shape), base[1:].reshape(x.shape)
+    else:
+        shape = _result_shape(call, x, layers)
+        out = inp.array(shape=shape) if shape is not None and inp.int(0, 3) else inp.array()
+    if call == "softmax":
+        fn = fl.softmax
+    else:
+        target, method = call.split(".")
+        fn = getattr(layers[target], method)
+    args = [] if x is None else [x]
+    others = [a for a in args if not (isinstance(a, np.ndarray) and isinstance(out, np.ndarray)
+                                      and np.shares_memory(a, out))]
+    saved = snapshot(others + [out])
+    try:
+        result = fn(out=out) if x is None else fn(x, out=out)
+    except ALLOWED:
+        check_unchanged(saved)
+        return
+    check_unchanged([(a, b) for a, b in saved if a is not out])
+    if out is not None and result is not out:  # out=None: a new array, as without out=
+        raise AssertionError(f"{call}(out=...) returned another array than out")
 
 
 def new_state():
