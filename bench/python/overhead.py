@@ -1,5 +1,6 @@
 """Where fastlayers' time goes outside the kernels: per-call cost on one element against no-op calls and NumPy
-allocation, a size sweep of Relu.forward, and page faults and allocation cost per call on the large arrays.
+allocation, a size sweep of Relu.forward, page faults and allocation cost per call on the large arrays, and
+what out= saves there.
 
     python bench/python/overhead.py [--threads 1] [--budget 0.3]
 
@@ -118,6 +119,37 @@ def main() -> None:
     print("\nMinor page faults per call (4 KiB pages; a fresh 16 MiB array costs 4096 when not huge-paged)")
     for name, fn in big.items():
         print(f"  {name:<45} {minor_faults_per_call(fn):8.1f}")
+
+    out_arguments(budget)
+
+
+def out_arguments(budget: float) -> None:
+    """Each large element-wise call with a new output against out= a preallocated one. glibc's malloc serves
+    an allocation of 32 MiB or more (its largest mmap threshold) with a fresh mapping every time, whose pages
+    the kernel must fault in and zero on first write; smaller ones come back from the heap already mapped."""
+    print("\nNew output against out= (speed-up = new / out=; faults: minor page faults per call, new / out=)")
+    for shape, dtype in (((4096, 1024), np.float32), ((4096, 1024), np.float64), ((8192, 1024), np.float32)):
+        x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+        dout = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+        relu, sig = fl.Relu(), fl.Sigmoid()
+        relu.forward(x)
+        sig.forward(x)
+        pre = np.empty_like(x)
+        sig_out = np.empty_like(x)
+        sig.forward(x, out=sig_out)
+        pairs = {
+            "Relu.forward": (partial(relu.forward, x), partial(relu.forward, x, out=pre)),
+            "Relu.backward": (partial(relu.backward, dout), partial(relu.backward, dout, out=pre)),
+            "Sigmoid.forward": (partial(sig.forward, x), partial(sig.forward, x, out=sig_out)),
+            "Sigmoid.backward": (partial(sig.backward, dout), partial(sig.backward, dout, out=pre)),
+        }
+        fns = {f"{k} {how}": f for k, (new, into) in pairs.items() for how, f in (("new", new), ("out=", into))}
+        stats = measure(fns, budget)
+        print(f"  {shape[0]}x{shape[1]} {np.dtype(dtype).name} ({x.nbytes >> 20} MiB an array)")
+        for k, (new, into) in pairs.items():
+            a, b = stats[f"{k} new"]["median"], stats[f"{k} out="]["median"]
+            print(f"    {k:<17} new {fmt_time(a):>9}  out= {fmt_time(b):>9}  speed-up {a / b:5.2f}x  faults "
+                  f"{minor_faults_per_call(new, 5):6.0f} / {minor_faults_per_call(into, 5):4.0f}")
 
 
 if __name__ == "__main__":
