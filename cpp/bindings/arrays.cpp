@@ -97,19 +97,10 @@ void type_error(const std::string& msg) { throw py::type_error(msg); }
 
 namespace {
 
-// The bytes an array's elements span ([lo, hi), empty for an empty array), whatever its strides.
+// The bytes a C- or F-contiguous array's elements occupy: [lo, hi), empty for an empty array.
 std::pair<std::uintptr_t, std::uintptr_t> byte_span(const py::array& a) {
-  const auto base = reinterpret_cast<std::uintptr_t>(a.data());
-  if (a.size() == 0) return {base, base};
-  std::uintptr_t lo = base, hi = base + static_cast<std::uintptr_t>(a.itemsize());
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
-    const py::ssize_t extent = (a.shape(i) - 1) * a.strides(i);
-    if (extent < 0)
-      lo -= static_cast<std::uintptr_t>(-extent);
-    else
-      hi += static_cast<std::uintptr_t>(extent);
-  }
-  return {lo, hi};
+  const auto lo = reinterpret_cast<std::uintptr_t>(a.data());
+  return {lo, lo + static_cast<std::uintptr_t>(a.nbytes())};
 }
 
 }  // namespace
@@ -133,8 +124,8 @@ py::array check_out(py::handle out, Float f, const Shape& shape, const std::stri
   if ((a.flags() & py::detail::npy_api::NPY_ARRAY_WRITEABLE_) == 0) value_error(where + ": out is read-only");
   if (!is_c_contiguous(a) || !is_aligned(a))
     value_error(where + ": out must be C-contiguous and aligned (it is written in place, element by element in "
-                        "row-major order); got an array with strides " + shape_str(Shape(a.strides(), a.strides() + a.ndim())) +
-                (is_aligned(a) ? std::string() : std::string(", not aligned")));
+                        "row-major order); got an array with strides " +
+                shape_str(Shape(a.strides(), a.strides() + a.ndim())) + (is_aligned(a) ? "" : ", not aligned"));
   const auto [lo, hi] = byte_span(a);
   for (const Read& r : reads) {
     const auto [rlo, rhi] = byte_span(r.a);

@@ -134,7 +134,8 @@ py::object affine_backward_impl(Affine& self, py::handle dout_in, bool want_dx, 
     auto dx = !want_dx          ? no_array<py::array_t<T>>()
               : out.is_none() ? empty<T>(dx_shape)
                               : out_array<T>(out, dx_shape, "Affine.backward", "the shape of the forward input x",
-                                             {{dc, "dout", false}, {xc, "the forward input x", false}, {w.hold, "W", false}});
+                                             {{dc, "dout", false}, {xc, "the forward input x", false},
+                                              {w.hold, "W", false}});
     const py::ssize_t dW_dims[2] = {d, m}, db_dims[1] = {m};
     auto dW = empty<T>(2, dW_dims);
     auto db = empty<T>(1, db_dims);
@@ -154,7 +155,9 @@ py::array affine_backward(Affine& self, py::handle dout_in, py::handle out) {
   return py::reinterpret_steal<py::array>(affine_backward_impl(self, dout_in, true, out).release());
 }
 
-void affine_backward_params(Affine& self, py::handle dout_in) { affine_backward_impl(self, dout_in, false, py::none()); }
+void affine_backward_params(Affine& self, py::handle dout_in) {
+  affine_backward_impl(self, dout_in, false, py::none());
+}
 
 // original_x_shape as a tuple, built on first read after a forward (a tuple per forward cost more than
 // a small layer's work).

@@ -38,9 +38,10 @@ py::array sigmoid_backward(Sigmoid& self, py::handle dout_in, py::handle out_arg
     using T = decltype(tag);
     auto dc = contiguous<T>(dout);
     auto oc = contiguous<T>(out);
-    auto dx = out_arg.is_none() ? empty<T>(shape)
-                                : out_array<T>(out_arg, shape, "Sigmoid.backward", "the shape of the forward output out",
-                                               {{dc, "dout", true}, {oc, "the layer's out", true}});
+    auto dx = out_arg.is_none()
+                  ? empty<T>(shape)
+                  : out_array<T>(out_arg, shape, "Sigmoid.backward", "the shape of the forward output out",
+                                 {{dc, "dout", true}, {oc, "the layer's out", true}});
     {
       ReleaseGil nogil(dc.size());
       fastlayers::sigmoid_backward(dc.data(), oc.data(), dx.mutable_data(), dc.size());
