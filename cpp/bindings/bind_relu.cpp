@@ -85,7 +85,8 @@ forward(x):    mask = (x <= 0); returns x with the masked entries set to 0.
 backward(dout): returns dout with the masked entries set to 0 (gradient 0 at x == 0).
 
 Neither call modifies its argument; each returns a new array of x's dtype
-(float32 stays float32; integers and bool compute in float64).
+(float32 stays float32; integers and bool compute in float64), or writes into
+the array given as out= and returns that.
 
 >>> relu = Relu()
 >>> relu.forward(np.array([[1.0, -0.5], [-2.0, 3.0]]))

@@ -12,7 +12,8 @@ class Relu:
     backward(dout): returns dout with the masked entries set to 0 (gradient 0 at x == 0).
     
     Neither call modifies its argument; each returns a new array of x's dtype
-    (float32 stays float32; integers and bool compute in float64).
+    (float32 stays float32; integers and bool compute in float64), or writes into
+    the array given as out= and returns that.
     
     >>> relu = Relu()
     >>> relu.forward(np.array([[1.0, -0.5], [-2.0, 3.0]]))
