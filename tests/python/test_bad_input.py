@@ -707,6 +707,17 @@ def _readonly(a):
     return a
 
 
+def _shifted(a):
+    """A C-contiguous view of a's shape, starting one element into a's buffer (a is a's buffer[:-1])."""
+    return a.base[1:].reshape(a.shape)
+
+
+def _buffered(a):
+    buf = np.zeros(a.size + 1)
+    buf[:-1] = a.ravel()
+    return buf[:-1].reshape(a.shape)
+
+
 def out_call(call, make_out):
     """A call given out=make_out(inputs), on a layer that has had a good forward (and backward)."""
 
@@ -718,20 +729,16 @@ def out_call(call, make_out):
     return build
 
 
-def _out_relu(method):
+def _out_elementwise(cls, method, buffered=False):
+    """Relu's or Sigmoid's call after a forward; with buffered, x and dout are each the start of a buffer one
+    element longer, so that an out can overlap them."""
+
     def call():
-        relu, x, d = fl.Relu(), X.copy(), DOUT.copy()
-        relu.forward(x)
-        return relu, (lambda out: getattr(relu, method)(x if method == "forward" else d, out=out)), ("mask",), [x, d]
-
-    return call
-
-
-def _out_sigmoid(method):
-    def call():
-        sig, x, d = fl.Sigmoid(), X.copy(), DOUT.copy()
-        sig.forward(x)
-        return sig, (lambda out: getattr(sig, method)(x if method == "forward" else d, out=out)), ("out",), [x, d]
+        wrap = _buffered if buffered else np.copy
+        layer, x, d = cls(), wrap(X), wrap(DOUT)
+        layer.forward(x)
+        attrs = ("mask",) if cls is fl.Relu else ("out",)
+        return layer, (lambda out: getattr(layer, method)(x if method == "forward" else d, out=out)), attrs, [x, d]
 
     return call
 
@@ -770,10 +777,10 @@ def _out_softmax():
 
 # (call, shape of its result)
 OUT_CALLS = {
-    "relu-forward": (_out_relu("forward"), X.shape),
-    "relu-backward": (_out_relu("backward"), X.shape),
-    "sigmoid-forward": (_out_sigmoid("forward"), X.shape),
-    "sigmoid-backward": (_out_sigmoid("backward"), X.shape),
+    "relu-forward": (_out_elementwise(fl.Relu, "forward"), X.shape),
+    "relu-backward": (_out_elementwise(fl.Relu, "backward"), X.shape),
+    "sigmoid-forward": (_out_elementwise(fl.Sigmoid, "forward"), X.shape),
+    "sigmoid-backward": (_out_elementwise(fl.Sigmoid, "backward"), X.shape),
     "affine-forward": (_out_affine("forward"), (2, 2)),
     "affine-backward": (_out_affine("backward"), (2, 3)),
     "softmax-with-loss-backward": (_out_swl, SX.shape),
@@ -804,33 +811,12 @@ for _name, (_call, _shape) in OUT_CALLS.items():
         out_call(_call, lambda a, s=_shape: np.zeros((s[0], 2 * s[1]))[:, ::2]))
 
 
-def _shifted(a):
-    """A C-contiguous view of a's shape, starting one element into a's buffer (a is a's buffer[:-1])."""
-    return a.base[1:].reshape(a.shape)
-
-
-def _buffered(a):
-    buf = np.zeros(a.size + 1)
-    buf[:-1] = a.ravel()
-    return buf[:-1].reshape(a.shape)
-
-
-def _out_overlapping_input(method, cls):
-    def call():
-        layer, x, d = cls(), _buffered(X), _buffered(DOUT)
-        layer.forward(x)
-        attrs = ("mask",) if cls is fl.Relu else ("out",)
-        return layer, (lambda out: getattr(layer, method)(x if method == "forward" else d, out=out)), attrs, [x, d]
-
-    return call
-
-
 for _cls in (fl.Relu, fl.Sigmoid):
     _p = _cls.__name__.lower()
     case(f"{_p}-forward-out-overlaps-x", ValueError, "out", "x")(
-        out_call(_out_overlapping_input("forward", _cls), lambda a: _shifted(a[0])))
+        out_call(_out_elementwise(_cls, "forward", buffered=True), lambda a: _shifted(a[0])))
     case(f"{_p}-backward-out-overlaps-dout", ValueError, "out", "dout")(
-        out_call(_out_overlapping_input("backward", _cls), lambda a: _shifted(a[1])))
+        out_call(_out_elementwise(_cls, "backward", buffered=True), lambda a: _shifted(a[1])))
 
 
 def _softmax_overlapping():

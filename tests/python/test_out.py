@@ -23,34 +23,25 @@ def affine(dtype, xshape=(6, 2, 3), m=4):
 
 
 # name -> build(dtype) -> (layer or None, call(layer, **kw) -> result, arrays the call reads, attributes to compare)
-def _relu_forward(dtype):
-    x = data((5, 7), dtype)
-    return fl.Relu(), lambda layer, **kw: layer.forward(x, **kw), [x], ["mask"]
+def _forward(cls):
+    def build(dtype):
+        x = data((5, 7), dtype)
+        return cls(), lambda layer, **kw: layer.forward(x, **kw), [x], ["mask"] if cls is fl.Relu else []
+
+    return build
 
 
-def _relu_backward(dtype):
-    x, dout = data((5, 7), dtype), data((5, 7), dtype)
+def _backward(cls):
+    def build(dtype):
+        x, dout = data((5, 7), dtype), data((5, 7), dtype)
 
-    def call(layer, **kw):
-        layer.forward(x)
-        return layer.backward(dout, **kw)
+        def call(layer, **kw):
+            layer.forward(x)
+            return layer.backward(dout, **kw)
 
-    return fl.Relu(), call, [x, dout], ["mask"]
+        return cls(), call, [x, dout], ["mask"] if cls is fl.Relu else ["out"]
 
-
-def _sigmoid_forward(dtype):
-    x = data((5, 7), dtype)
-    return fl.Sigmoid(), lambda layer, **kw: layer.forward(x, **kw), [x], []
-
-
-def _sigmoid_backward(dtype):
-    x, dout = data((5, 7), dtype), data((5, 7), dtype)
-
-    def call(layer, **kw):
-        layer.forward(x)
-        return layer.backward(dout, **kw)
-
-    return fl.Sigmoid(), call, [x, dout], ["out"]
+    return build
 
 
 def _affine_forward(dtype):
@@ -86,10 +77,10 @@ def _softmax(dtype):
 
 
 CALLS = {
-    "Relu.forward": _relu_forward,
-    "Relu.backward": _relu_backward,
-    "Sigmoid.forward": _sigmoid_forward,
-    "Sigmoid.backward": _sigmoid_backward,
+    "Relu.forward": _forward(fl.Relu),
+    "Relu.backward": _backward(fl.Relu),
+    "Sigmoid.forward": _forward(fl.Sigmoid),
+    "Sigmoid.backward": _backward(fl.Sigmoid),
     "Affine.forward": _affine_forward,
     "Affine.backward": _affine_backward,
     "SoftmaxWithLoss.backward labels": lambda dtype: _swl_backward(dtype, True),
