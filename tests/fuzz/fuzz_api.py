@@ -1,6 +1,7 @@
 """Fuzzes the fastlayers Python API with atheris: arbitrary arrays (every dtype kind, shapes with zero and
 odd sizes, transposed, reversed, strided, zero-strided, unaligned and read-only memory, NaN/inf bit patterns)
-fed to every layer, function, optimizer and network in arbitrary call sequences.
+fed to every layer, function, optimizer and network in arbitrary call sequences, also as out= arguments
+(arbitrary arrays, the call's own input, or a view overlapping it).
 
 A finding is any exception other than TypeError/ValueError, a crash, a caller's array that changed (other
 than the params an optimizer updates), or a result that disagrees with NumPy where one is checked.
