@@ -78,26 +78,19 @@ py::array swl_backward(SoftmaxWithLoss& self, py::handle dout_in, py::handle out
   return dispatch(f, [&](auto tag) -> py::array {
     using T = decltype(tag);
     auto yc = contiguous<T>(y);
-    const char* where = "SoftmaxWithLoss.backward";
-    const char* shape_what = "the shape of the forward input x";
-    const T scale = static_cast<T>(dout / static_cast<double>(n));
-    if (target.is_labels()) {
-      auto dx = out.is_none() ? empty<T>(static_cast<int>(y.ndim()), y.shape())
-                              : out_array<T>(out, shape_of(y), where, shape_what,
-                                             {{yc, "the layer's y", true}, {target.labels, "the labels t", false}});
-      {
-        ReleaseGil nogil(n * c);
-        softmax_with_loss_backward_labels(yc.data(), n, c, target.labels.data(), scale, dx.mutable_data());
-      }
-      return dx;
-    }
-    auto tc = contiguous<T>(target.probs);
+    auto tc = target.is_labels() ? no_array<py::array_t<T>>() : contiguous<T>(target.probs);
+    const py::array& t_read = target.is_labels() ? static_cast<const py::array&>(target.labels) : tc;
     auto dx = out.is_none() ? empty<T>(static_cast<int>(y.ndim()), y.shape())
-                            : out_array<T>(out, shape_of(y), where, shape_what,
-                                           {{yc, "the layer's y", true}, {tc, "the targets t", false}});
+                            : out_array<T>(out, shape_of(y), "SoftmaxWithLoss.backward",
+                                           "the shape of the forward input x",
+                                           {{yc, "the layer's y", true}, {t_read, "the targets t", false}});
+    const T scale = static_cast<T>(dout / static_cast<double>(n));
     {
       ReleaseGil nogil(n * c);
-      softmax_with_loss_backward_probs(yc.data(), n, c, tc.data(), scale, dx.mutable_data());
+      if (target.is_labels())
+        softmax_with_loss_backward_labels(yc.data(), n, c, target.labels.data(), scale, dx.mutable_data());
+      else
+        softmax_with_loss_backward_probs(yc.data(), n, c, tc.data(), scale, dx.mutable_data());
     }
     return dx;
   });
