@@ -7,6 +7,7 @@
 
 #include "dot_cols.hpp"
 #include "fastlayers/threading.hpp"
+#include "few_rows_gemm.hpp"
 #include "narrow_gemm.hpp"
 #include "small_gemm.hpp"
 
@@ -94,6 +95,27 @@ bool dot_cols_pay(Index r, Index c, Index k) {
   constexpr Index W = detail::Vec<S>::kWidth;
   return c % W != 0 && c > W && k >= kDotColsMinK && r >= kDotColsMinRows;
 }
+
+// Whether out = A * B goes through detail::few_rows_gemm (AVX2 build): at most kFewRowsMax rows, B's
+// columns and out's contiguous (an Affine forward on a small batch; dx only when W is stored transposed).
+// Decided on the whole product, before any split, so that it is computed the same way at any thread count.
+// Measured on 1 thread against Eigen's GEMM (float; double alike): 2x784 @ 784x50 3.7x, 8 rows 1.3-1.6x,
+// 16 rows 1.1x (double 1.3x); 2 to 16 rows @ 256x256, 1024x512 or 3072x10 1.1-8x; against small_gemm (the
+// same bits) 1.2-6x on every product of at most 16 rows it took. Where it lost: one row @ a B of more than
+// a few hundred KiB, where Eigen's matrix-vector product is faster (1x1024 @ 1024x512 double 0.73x, float
+// 0.92x; 1x784 @ 784x50 double even), and B much larger than a core's L2 (8 rows @ 2048x1024 double 0.5x,
+// where reading B's rows a strip at a time crosses a page every row). A dW = x.T @ dout that narrow_gemm
+// would take stays there from one of its row tiles on, 16 rows (8 in double; 16 rows @ 1000x10: 0.6x
+// against it); with fewer rows its tiles are mostly padding (4 rows @ 1000x10: this path 5-7x faster).
+constexpr std::size_t kFewRowsMaxBytes = std::size_t{2} << 20;
+constexpr std::size_t kOneRowMaxBytes = std::size_t{256} << 10;
+
+template <class S>
+bool few_rows_pays(Index r, Index c, Index k) {
+  if (r < 1 || r > detail::kFewRowsMax || c < 1) return false;
+  const auto bytes = static_cast<std::size_t>(k) * static_cast<std::size_t>(c) * sizeof(S);
+  return bytes <= (r == 1 ? kOneRowMaxBytes : kFewRowsMaxBytes);
+}
 #endif
 
 // out = A * B, or out += A * B when accumulate.
@@ -116,13 +138,14 @@ void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumu
       }
     return;
   }
+  using S = typename Out::Scalar;
 #if FASTLAYERS_SIMD
-  if (r * c * k <= kSmallGemm && out.colStride() == 1 &&
+  const bool few_rows = b.colStride() == 1 && out.colStride() == 1 && few_rows_pays<S>(r, c, k);
+  if (!few_rows && r * c * k <= kSmallGemm && out.colStride() == 1 &&
       detail::small_gemm(out.data(), out.rowStride(), r, c, k, a.data(), a.rowStride(), a.colStride(), b.data(),
                          b.rowStride(), b.colStride(), accumulate))
     return;
 #endif
-  using S = typename Out::Scalar;
 #if FASTLAYERS_SIMD
   const bool tail_cols = a.colStride() == 1 && out.colStride() == 1 && dot_cols_pay<S>(r, c, k);
 #endif
@@ -135,6 +158,11 @@ void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumu
         oo.noalias() = aaa * bbb;
     };
 #if FASTLAYERS_SIMD
+    if (few_rows) {
+      detail::few_rows_gemm<S>(o.data(), o.rowStride(), o.rows(), o.cols(), aa.cols(), aa.data(), aa.rowStride(),
+                               aa.colStride(), bb.data(), bb.rowStride(), add);
+      return;
+    }
     if (tail_cols) {
       // The columns from the last multiple of W on (those of the whole product when this share ends it).
       const Index cs = o.cols(), q = cs % detail::Vec<S>::kWidth, cm = cs - q, ks = aa.cols();
@@ -152,7 +180,8 @@ void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumu
   const int nt = scope.threads_for(r * c * k, kGemmGrain);
   const bool inner_split = k >= 2 * r && r * c <= kInnerSplitOut && r * c * k >= 2 * kGemmGrain;
 #if FASTLAYERS_SIMD
-  if (!inner_split && a.rowStride() == 1 && out.colStride() == 1 && narrow_pays<S>(r, c, k)) {
+  if (!inner_split && a.rowStride() == 1 && out.colStride() == 1 && narrow_pays<S>(r, c, k) &&
+      !(few_rows && r < detail::kNarrowRows<S>)) {
     // Split by rows at multiples of kSplit (whole tiles, see narrow_gemm.hpp); one thread runs them all.
     parallel_for_chunks(nt, r, kSplit, [&](Index b0, Index e0) {
       detail::narrow_gemm<S>(out.data() + b0 * out.rowStride(), out.rowStride(), e0 - b0, c, k, a.data() + b0,

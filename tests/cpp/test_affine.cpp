@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -260,6 +261,40 @@ TYPED_TEST(Affine, TailColumnsMatchReference) {
         const std::vector<T> dout = uniform<T>(n * m, -1, 1, ++seed);
         const double tol = 2 * static_cast<double>(d + 1) * kEps<T>;
         expect_fast_matches_reference(x, w, b, dout, n, d, m, tol);
+      }
+}
+
+// Products of 1 to 16 rows, which the AVX2 build computes through its few-rows GEMM (few_rows_gemm.hpp): the
+// forward, and dx when W is stored column-major (B = W.T is then row-major). Every row count (tiles of 1 to 6
+// rows), column counts that end in a partial vector or fill whole ones, in groups of 1 to 8 vectors, inner
+// dimensions of 1 to 300. They match the reference (x and W in buffers of their exact size: a read past
+// either fails the AddressSanitizer build); and, in the AVX2 build, each row of a batch is the same bits as
+// that row's forward alone (each element one chain of FMAs in the inner dimension's order, whatever its tile
+// and whatever the batch).
+TYPED_TEST(Affine, FewRowsMatchReference) {
+  using T = TypeParam;
+  std::uint64_t seed = 900;
+  for (Index n = 1; n <= 16; ++n)
+    for (const Index d : {1, 37, 300})
+      for (const Index m : {1, 5, 8, 17, 50, 64, 100}) {
+        SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
+        const std::vector<T> x = uniform<T>(n * d, -1, 1, ++seed);
+        const std::vector<T> w = uniform<T>(d * m, -1, 1, ++seed);
+        const std::vector<T> b = uniform<T>(m, -1, 1, ++seed);
+        const std::vector<T> dout = uniform<T>(n * m, -1, 1, ++seed);
+        const double tol = 2 * static_cast<double>(std::max({n, d, m}) + 1) * kEps<T>;
+        expect_fast_matches_reference(x, w, b, dout, n, d, m, tol);
+        // The baseline build's Eigen GEMM tiles by the batch; one-element sums of tiny products take a plain
+        // loop (affine.cpp).
+        if (std::string(core_isa()) != "avx2" || d == 1) continue;
+        std::vector<T> batch(usize(n * m)), alone(usize(m));
+        const MatView<T> W{w.data(), d, m, false};
+        affine_forward(x.data(), n, d, W, b.data(), batch.data());
+        for (Index i = 0; i < n; ++i) {
+          affine_forward(x.data() + i * d, 1, d, W, b.data(), alone.data());
+          EXPECT_TRUE(all_equal(alone, std::vector<T>(batch.begin() + i * m, batch.begin() + (i + 1) * m)))
+              << "row " << i;
+        }
       }
 }
 

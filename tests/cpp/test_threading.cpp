@@ -275,10 +275,13 @@ TYPED_TEST(ThreadCount, AffineGivesIdenticalResults) {
   // 1000x20. The AVX2 build's forward computes the columns after the last whole vector as dot products
   // (dot_cols.hpp): in the rows of each share (300x401->50, 200x130->23, and the dx of 100x300->131, whose
   // B is W.T), the halves of 100x784->50 and 40x2000->30, and the last column share of 64x512->300 (4 of its
-  // 300 columns).
+  // 300 columns). The AVX2 build's few-rows GEMM (few_rows_gemm.hpp) takes the forward of a batch of at most 16
+  // (and dx, with W column-major): split by columns (16x100->2000, and 6x80->3001, whose last share ends in a
+  // partial vector), in two halves over the inner dimension (16x784->50, 4x1200->200).
   for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{100, 50, 10}, {300, 401, 50}, {64, 512, 300},
                                 {128, 512, 640}, {100, 784, 50}, {40, 2000, 30}, {2000, 50, 10}, {200, 1000, 20},
-                                {200, 130, 23}, {100, 300, 131}}) {
+                                {200, 130, 23}, {100, 300, 131}, {16, 100, 2000}, {6, 80, 3001}, {16, 784, 50},
+                                {4, 1200, 200}}) {
     SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
     const std::vector<T> x = uniform<T>(n * d, -1, 1, 151);
     const std::vector<T> w = uniform<T>(d * m, -1, 1, 152);
