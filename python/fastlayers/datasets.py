@@ -4,6 +4,7 @@ the download) and scikit-learn's bundled 8x8 digits as the offline default."""
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -69,7 +70,7 @@ def read_idx(path: PathLike, expect_magic: int | None = None) -> np.ndarray:
     if len(data) < header:
         raise DatasetError(f"{path}: truncated IDX header ({len(data)} bytes, need {header})")
     dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    size = int(np.prod(dims, dtype=np.int64))
+    size = math.prod(dims)  # exact: np.prod in int64 could wrap on a forged header
     if len(data) - header != size:
         what = "truncated" if len(data) - header < size else "has trailing bytes"
         raise DatasetError(

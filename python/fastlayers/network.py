@@ -5,6 +5,7 @@ fused C++ train_step, and save/load as .npz."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -40,8 +41,11 @@ def _as_batch(x_in: ArrayLike, where: str) -> np.ndarray[Any, np.dtype[Any]]:
     x = np.asarray(x_in)
     if x.ndim < 2:
         raise ValueError(f"{where}: x must have shape (N, ...) with the batch axis first, got shape {x.shape}")
-    # Not reshape(N, -1): NumPy cannot infer the -1 when N is 0.
-    return x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64)))
+    if x.ndim == 2:
+        return x
+    # Not reshape(N, -1): NumPy cannot infer the -1 when N is 0. math.prod, not np.prod: 0.1 us against 3 us,
+    # which was most of a one-sample predict.
+    return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
 
 class Sequential:
