@@ -1,5 +1,6 @@
 """The benchmark's bookkeeping (bench/python/bench_layers.py): how timings from several child processes are
-combined and how a row is judged against the performance targets. No timing here."""
+combined and how a row is judged against the performance targets; and bench/python/small_batch.py run end to
+end. No timing is judged here."""
 
 from __future__ import annotations
 
@@ -69,3 +70,29 @@ def test_analyse_judges_a_row_against_its_target(bench, fastlayers, numpy, torch
     bench.analyse(row, {})
     assert row["status"] == status
     assert row["speedup"]["numpy"] == pytest.approx(numpy / fastlayers)
+
+
+def test_small_batch_script_runs_and_agrees_with_the_book(tmp_path):
+    """bench/python/small_batch.py end to end with a tiny time budget: every case measured for every library
+    present, every output close to the book's NumPy code (the script's own check), the JSON written."""
+    import json
+    import subprocess
+
+    out = tmp_path / "small_batch.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "small_batch.py"), "--budget", "0.002", "--dtypes", "float32,float64",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "DISAGREES" not in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["meta"]["env"]["OMP_NUM_THREADS"] == "1"
+    rows = result["rows"]
+    assert {(r["dtype"], r["batch"]) for r in rows} == {(d, b) for d in ("float32", "float64")
+                                                       for b in (1, 2, 4, 8, 16, 32, 64)}
+    assert len(rows) == 2 * 7 * 3
+    for row in rows:
+        assert {"fastlayers", "numpy"} <= set(row["times"]), row["case"]
+        assert all(row["agrees"].values()), row
+        assert all(st["median"] > 0 for st in row["times"].values())
