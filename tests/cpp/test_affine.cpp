@@ -244,6 +244,28 @@ void expect_fast_matches_reference(const std::vector<T>& x, const std::vector<T>
   }
 }
 
+// A random (n, d) -> m layer: x, W, b and dout uniform in [-1, 1), from the next four seeds.
+template <class T>
+struct Layer {
+  std::vector<T> x, w, b, dout;
+};
+
+template <class T>
+Layer<T> random_layer(Index n, Index d, Index m, std::uint64_t& seed) {
+  Layer<T> l;  // one draw after the other, in this order
+  l.x = uniform<T>(n * d, -1, 1, ++seed);
+  l.w = uniform<T>(d * m, -1, 1, ++seed);
+  l.b = uniform<T>(m, -1, 1, ++seed);
+  l.dout = uniform<T>(n * m, -1, 1, ++seed);
+  return l;
+}
+
+// Each result is a sum of at most max(n, d, m) terms of size <= 1 (plus b).
+template <class T>
+double sum_tolerance(Index n, Index d, Index m) {
+  return 2 * static_cast<double>(std::max({n, d, m}) + 1) * kEps<T>;
+}
+
 // Products whose last m % W columns (W = 8 floats or 4 doubles a vector) the AVX2 build computes as dot
 // products along x's rows (dot_cols.hpp) and the others through Eigen: every count of such columns (1 to 7 in
 // float, 1 to 3 in double), row counts that end in partial tiles, inner dimensions ending in a partial vector.
@@ -254,13 +276,9 @@ TYPED_TEST(Affine, TailColumnsMatchReference) {
     for (const Index d : {601, 1030})
       for (Index m = 9; m <= 15; ++m) {
         SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
-        std::vector<T> x = uniform<T>(n * d, -1, 1, ++seed);
-        x.resize(usize(n * d + 8), std::numeric_limits<T>::quiet_NaN());  // a read past x's end shows as NaN
-        const std::vector<T> w = uniform<T>(d * m, -1, 1, ++seed);
-        const std::vector<T> b = uniform<T>(m, -1, 1, ++seed);
-        const std::vector<T> dout = uniform<T>(n * m, -1, 1, ++seed);
-        const double tol = 2 * static_cast<double>(d + 1) * kEps<T>;
-        expect_fast_matches_reference(x, w, b, dout, n, d, m, tol);
+        Layer<T> l = random_layer<T>(n, d, m, seed);
+        l.x.resize(usize(n * d + 8), std::numeric_limits<T>::quiet_NaN());  // a read past x's end shows as NaN
+        expect_fast_matches_reference(l.x, l.w, l.b, l.dout, n, d, m, sum_tolerance<T>(n, d, m));
       }
 }
 
@@ -278,20 +296,16 @@ TYPED_TEST(Affine, FewRowsMatchReference) {
     for (const Index d : {1, 37, 300})
       for (const Index m : {1, 5, 8, 17, 50, 64, 100}) {
         SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
-        const std::vector<T> x = uniform<T>(n * d, -1, 1, ++seed);
-        const std::vector<T> w = uniform<T>(d * m, -1, 1, ++seed);
-        const std::vector<T> b = uniform<T>(m, -1, 1, ++seed);
-        const std::vector<T> dout = uniform<T>(n * m, -1, 1, ++seed);
-        const double tol = 2 * static_cast<double>(std::max({n, d, m}) + 1) * kEps<T>;
-        expect_fast_matches_reference(x, w, b, dout, n, d, m, tol);
+        const Layer<T> l = random_layer<T>(n, d, m, seed);
+        expect_fast_matches_reference(l.x, l.w, l.b, l.dout, n, d, m, sum_tolerance<T>(n, d, m));
         // The baseline build's Eigen GEMM tiles by the batch; one-element sums of tiny products take a plain
         // loop (affine.cpp).
         if (std::string(core_isa()) != "avx2" || d == 1) continue;
         std::vector<T> batch(usize(n * m)), alone(usize(m));
-        const MatView<T> W{w.data(), d, m, false};
-        affine_forward(x.data(), n, d, W, b.data(), batch.data());
+        const MatView<T> W{l.w.data(), d, m, false};
+        affine_forward(l.x.data(), n, d, W, l.b.data(), batch.data());
         for (Index i = 0; i < n; ++i) {
-          affine_forward(x.data() + i * d, 1, d, W, b.data(), alone.data());
+          affine_forward(l.x.data() + i * d, 1, d, W, l.b.data(), alone.data());
           EXPECT_TRUE(all_equal(alone, std::vector<T>(batch.begin() + i * m, batch.begin() + (i + 1) * m)))
               << "row " << i;
         }
@@ -320,13 +334,8 @@ TYPED_TEST(Affine, FastPathMatchesReference) {
   std::uint64_t seed = 60;
   for (const auto& [n, d, m] : shapes) {
     SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
-    const std::vector<T> x = uniform<T>(n * d, -1, 1, ++seed);
-    const std::vector<T> w = uniform<T>(d * m, -1, 1, ++seed);
-    const std::vector<T> b = uniform<T>(m, -1, 1, ++seed);
-    const std::vector<T> dout = uniform<T>(n * m, -1, 1, ++seed);
-    // Each result is a sum of at most max(n, d, m) terms of size <= 1 (plus b).
-    const double tol = 2 * static_cast<double>(std::max({n, d, m}) + 1) * kEps<T>;
-    expect_fast_matches_reference(x, w, b, dout, n, d, m, tol);
+    const Layer<T> l = random_layer<T>(n, d, m, seed);
+    expect_fast_matches_reference(l.x, l.w, l.b, l.dout, n, d, m, sum_tolerance<T>(n, d, m));
   }
 }
 
