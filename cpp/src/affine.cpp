@@ -43,8 +43,11 @@ constexpr Index kGemmGrain = Index{1} << 18;  // multiply-adds per thread below 
 constexpr Index kBigOperand = Index{1} << 18;
 // Products of at most this many multiply-adds go through detail::small_gemm (AVX2 build) on one thread:
 // measured against Eigen's GEMM at the book's 100x50 @ 50x10 products (forward, dx, dW) 1.1-2.8x faster,
-// at 64^3 about even, at 128x64x64 and above slower (no cache blocking). Below kGemmGrain, so a product
-// takes this path whatever the thread count.
+// at 64^3 about even, at 128x64x64 and above slower (no cache blocking). Since it runs few_rows_gemm's
+// tiles (B read in place when its columns are contiguous, rather than always copied into a zero-padded
+// panel), Affine over 12 such shapes 1.03-1.6x faster again (the book's 100x50->10, float, on 1 thread:
+// forward 2.03 -> 1.80 us, backward 4.05 -> 3.58 us). Below kGemmGrain, so a product takes this path
+// whatever the thread count.
 constexpr Index kSmallGemm = Index{1} << 17;
 static_assert(kSmallGemm <= kGemmGrain, "the small path must not depend on the thread count");
 // A product with a long inner dimension and a small output (k >= 2r, r*c at most this many elements: the
@@ -96,17 +99,18 @@ bool dot_cols_pay(Index r, Index c, Index k) {
   return c % W != 0 && c > W && k >= kDotColsMinK && r >= kDotColsMinRows;
 }
 
-// Whether out = A * B goes through detail::few_rows_gemm (AVX2 build): at most kFewRowsMax rows, B's
-// columns and out's contiguous (an Affine forward on a small batch; dx only when W is stored transposed).
-// Decided on the whole product, before any split, so that it is computed the same way at any thread count.
-// Measured on 1 thread against Eigen's GEMM (float; double alike): 2x784 @ 784x50 3.7x, 8 rows 1.3-1.6x,
-// 16 rows 1.1x (double 1.3x); 2 to 16 rows @ 256x256, 1024x512 or 3072x10 1.1-8x; against small_gemm (the
-// same bits) 1.2-6x on every product of at most 16 rows it took. Where it lost: one row @ a B of more than
-// a few hundred KiB, where Eigen's matrix-vector product is faster (1x1024 @ 1024x512 double 0.73x, float
-// 0.92x; 1x784 @ 784x50 double even), and B much larger than a core's L2 (8 rows @ 2048x1024 double 0.5x,
-// where reading B's rows a strip at a time crosses a page every row). A dW = x.T @ dout that narrow_gemm
-// would take stays there from one of its row tiles on, 16 rows (8 in double; 16 rows @ 1000x10: 0.6x
-// against it); with fewer rows its tiles are mostly padding (4 rows @ 1000x10: this path 5-7x faster).
+// Whether out = A * B goes through detail::few_rows_gemm (AVX2 build): at most kFewRowsMax rows, B's columns
+// and out's contiguous (an Affine forward on a small batch; dx only when W is stored transposed). Decided on
+// the whole product, before any split, so that it is computed the same way at any thread count. Measured on
+// 1 thread against Eigen's GEMM (float; double alike): 2x784 @ 784x50 3.7x, 8 rows 1.3-1.6x, 16 rows 1.1x
+// (double 1.3x); 2 to 16 rows @ 256x256, 1024x512 or 3072x10 1.1-8x; against the small GEMM's earlier kernel
+// (a zero-padded panel, tiles of 6 rows by 2 vectors; the same bits) 1.2-6x on every product of at most 16
+// rows it took. (The small GEMM now runs these tiles too, small_gemm.hpp.) Where it lost: one row @ a B of
+// more than a few hundred KiB, where Eigen's matrix-vector product is faster (1x1024 @ 1024x512 double
+// 0.73x, float 0.92x; 1x784 @ 784x50 double even), and B much larger than a core's L2 (8 rows @ 2048x1024
+// double 0.5x, where reading B's rows a strip at a time crosses a page every row). A dW = x.T @ dout that
+// narrow_gemm would take stays there from one of its row tiles on, 16 rows (8 in double; 16 rows @ 1000x10:
+// 0.6x against it); with fewer rows its tiles are mostly padding (4 rows @ 1000x10: this path 5-7x faster).
 constexpr std::size_t kFewRowsMaxBytes = std::size_t{2} << 20;
 constexpr std::size_t kOneRowMaxBytes = std::size_t{256} << 10;
 

@@ -3,16 +3,16 @@
 //
 // Eigen's GEMM packs B, the whole of W, on every call, and its register tiles are 12 or 24 rows tall, so a
 // small batch pays the packing and leaves most of each tile empty (measured, float 8x784 @ 784x50: 10.5 us,
-// NumPy 9 us with its call; 2x784 @ 784x50 10.4 us, more than for 8 rows). Here C is computed in tiles of
-// MR rows by NV vectors of columns, each element a single chain of FMAs over p = 0, 1, ..., k-1 in order
-// from zero, added to C last when accumulating: the same operations as small_gemm.hpp (so the same bits),
-// whatever the tile an element falls in, the tiling, the thread split or the memory alignment. Rows are
+// NumPy 9 us with its call; 2x784 @ 784x50 10.4 us, more than for 8 rows). Here C is computed in tiles of MR
+// rows by NV vectors of columns, each element a single chain of FMAs over p = 0, 1, ..., k-1 in order from
+// zero, added to C last when accumulating: the same bits whatever the tile an element falls in, the tiling,
+// the thread split or the memory alignment (small_gemm.hpp runs small products of any shape here). Rows are
 // split into tiles of at most 6, as evenly as they go; NV is as wide as MR leaves registers for (8 vectors
 // for one row, 6 for two, 3 for three or four, 2 for five or six: at least 8 independent chains, the FMA
-// latency times its two ports, and at most 12 accumulators). Columns run in groups of NV vectors, the
-// outer loop, so that a group's strip of B, read from memory once, serves every row tile from the cache.
-// The last vector of a row of B or C, when the columns do not fill it, is read through a mask and
-// written by store_first (a masked store is microcoded on AMD Zen).
+// latency times its two ports, and at most 12 accumulators). Columns run in groups of NV vectors, the outer
+// loop, so that a group's strip of B, read from memory once, serves every row tile from the cache. The last
+// vector of a row of B or C, when the columns do not fill it, is read through a mask and written by
+// store_first (a masked store is microcoded on AMD Zen).
 #pragma once
 
 #include "simd.hpp"
@@ -109,7 +109,8 @@ inline void few_rows_tile_mr(Index mr, T* c, Index ldc, Index k, const T* a, Ind
 // Share `i` of n split into `count` parts as evenly as they go, the larger parts first.
 inline Index even_share(Index n, Index count, Index i) { return n / count + (i < n % count ? 1 : 0); }
 
-// C (rows x cols, row stride ldc) = A * B, or += when accumulate; rows at most kFewRowsMax. A's element
+// C (rows x cols, row stride ldc) = A * B, or += when accumulate; any number of rows (Affine sends it
+// at most kFewRowsMax, small_gemm.hpp small products of any shape). A's element
 // (i, p) is at a[i * ars + p * acs]; B's (p, j) at b[p * ldb + j]. Reads A, B and C only inside their
 // elements (the columns of the last partial vector through a mask).
 template <class T>

@@ -312,11 +312,33 @@ TYPED_TEST(Affine, FewRowsMatchReference) {
       }
 }
 
+// Small products (at most 2^17 multiply-adds), which the AVX2 build computes through its small GEMM
+// (small_gemm.hpp): it reads B in place when B's columns are contiguous and packs a copy otherwise, the same
+// tiles either way. The forward reads W in place when W is row-major and packs it when column-major; dx =
+// dout @ W.T the other way round. Both layouts give the same bits: the path taken does not change a result.
+TYPED_TEST(Affine, SmallProductsSameBitsInEitherLayout) {
+  using T = TypeParam;
+  if (std::string(core_isa()) != "avx2") GTEST_SKIP() << "the small GEMM is the AVX2 build's";
+  const std::tuple<Index, Index, Index> shapes[] = {{100, 50, 10}, {1, 50, 10},  {17, 9, 33}, {64, 31, 10},
+                                                    {13, 40, 17},  {5, 7, 33},   {29, 80, 41}, {40, 30, 7},
+                                                    {100, 10, 50}, {256, 16, 16}, {20, 100, 50}};
+  std::uint64_t seed = 1200;
+  for (const auto& [n, d, m] : shapes) {
+    SCOPED_TRACE(::testing::Message() << "n, d, m = " << n << ", " << d << ", " << m);
+    const Layer<T> l = random_layer<T>(n, d, m, seed);
+    const std::vector<T> wcol = to_col_major(l.w, d, m);
+    const Grads<T> row = run_fast(l.x, MatView<T>{l.w.data(), d, m, false}, l.b, l.dout, n, d);
+    const Grads<T> col = run_fast(l.x, MatView<T>{wcol.data(), d, m, true}, l.b, l.dout, n, d);
+    EXPECT_TRUE(all_equal(row.out, col.out));
+    EXPECT_TRUE(all_equal(row.dx, col.dx));
+  }
+}
+
 TYPED_TEST(Affine, FastPathMatchesReference) {
   using T = TypeParam;
   const ThreadBudget threads(4);
-  // Empty, tiny, odd, small products of every tile remainder (the AVX2 build's small GEMM: rows in 6s,
-  // columns in two vectors, the book's 100x50->10 among them), large enough (x of 120k elements, W
+  // Empty, tiny, odd, small products of every tile remainder (the AVX2 build's small GEMM: rows in tiles
+  // of up to 6, columns in groups of vectors, the book's 100x50->10 among them), large enough (x of 120k elements, W
   // of 150k) for a threaded GEMM, and products computed in two halves over the inner dimension (the
   // forward of 100x784->50 and 40x2001->30, odd k; the dW of 2000x50->10), and dW products through the
   // AVX2 build's narrow GEMM (rows in tiles of two vectors, the last rows padded, the inner dimension in
