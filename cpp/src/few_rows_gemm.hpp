@@ -109,10 +109,10 @@ inline void few_rows_tile_mr(Index mr, T* c, Index ldc, Index k, const T* a, Ind
 // Share `i` of n split into `count` parts as evenly as they go, the larger parts first.
 inline Index even_share(Index n, Index count, Index i) { return n / count + (i < n % count ? 1 : 0); }
 
-// C (rows x cols, row stride ldc) = A * B, or += when accumulate; any number of rows (Affine sends it
-// at most kFewRowsMax, small_gemm.hpp small products of any shape). A's element
-// (i, p) is at a[i * ars + p * acs]; B's (p, j) at b[p * ldb + j]. Reads A, B and C only inside their
-// elements (the columns of the last partial vector through a mask).
+// C (rows x cols, row stride ldc) = A * B, or += when accumulate; any number of rows (Affine sends it at most
+// kFewRowsMax, small_gemm.hpp small products of any shape). A's element (i, p) is at a[i * ars + p * acs];
+// B's (p, j) at b[p * ldb + j]. Reads A, B and C only inside their elements (the columns of the last partial
+// vector through a mask).
 template <class T>
 void few_rows_gemm(T* c, Index ldc, Index rows, Index cols, Index k, const T* a, Index ars, Index acs, const T* b,
                    Index ldb, bool accumulate) {
