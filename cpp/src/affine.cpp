@@ -41,7 +41,8 @@ constexpr Index kGemmGrain = Index{1} << 18;  // multiply-adds per thread below 
 // elements or more): measured at 256x1024 @ 1024x1024 on 2 threads, the forward and dx products ran
 // 11-16% faster split by columns; below that size (the book's 100x50 @ 50x784 dx) rows stayed faster.
 constexpr Index kBigOperand = Index{1} << 18;
-// Products of at most this many multiply-adds go through detail::small_gemm (AVX2 build) on one thread:
+// Products of at most this many multiply-adds go through detail::small_gemm (AVX2 build), not threaded by
+// kGemmGrain (split by rows over two threads only from kSmallSplitBytes, below):
 // measured against Eigen's GEMM at the book's 100x50 @ 50x10 products (forward, dx, dW) 1.1-2.8x faster,
 // at 64^3 about even, at 128x64x64 and above slower (no cache blocking). Since it runs few_rows_gemm's
 // tiles (B read in place when its columns are contiguous, rather than always copied into a zero-padded
@@ -50,6 +51,21 @@ constexpr Index kBigOperand = Index{1} << 18;
 // whatever the thread count.
 constexpr Index kSmallGemm = Index{1} << 17;
 static_assert(kSmallGemm <= kGemmGrain, "the small path must not depend on the thread count");
+// Two threads for products too small to split by kGemmGrain, where a parallel region (~0.5 us here, its
+// worker spinning) and the cache lines crossing between the cores cost less than they save: thresholds on
+// multiply-adds times the scalar's size (a vector holds half as many doubles, so a double product takes about
+// as long as a float one twice its size). Measured on 2 threads against 1, in C++:
+// - Affine's backward computes dx on one thread, dW and db on the other, when kSideBySideBytes < n*d*m*size:
+//   the book's 100x50->10 float 3.5 -> 2.5 us, double 5.6 -> 3.7 us; 8x784->50 (below kGemmGrain by its
+//   products) float 19.6 -> 10.8 us, double 39.7 -> 20.9; 48x64->16 float 2.4 -> 2.1 us; 32x64->16 float
+//   even (1.7 us), double 3.0 -> 2.5 us.
+// - A small product (small_gemm) is split by rows, from kSmallSplitMinRows, when kSmallSplitBytes <
+//   r*c*k*size: the book's 100x50->10 forward double 2.8 -> 2.35 us (float even, 1.8 us, so not split);
+//   256x32->16 float 2.8 -> 2.5 us, double 6.0 -> 4.4; 64x64->16 double 2.7 -> 2.3 (float 1.30 -> 1.36, not
+//   split); 32x64->16 float 0.7 -> 1.2 us, double 1.3 -> 1.6 (not split).
+constexpr Index kSideBySideBytes = Index{1} << 17;
+constexpr Index kSmallSplitBytes = Index{1} << 18;
+constexpr Index kSmallSplitMinRows = 24;  // four of few_rows_gemm's tiles of 6 rows
 // A product with a long inner dimension and a small output (k >= 2r, r*c at most this many elements: the
 // book's 100x784 @ 784x50 forward, or dW = x.T @ dout of a batch much larger than the layer) is computed as
 // two halves over the inner dimension, out (+)= A[:, :k0] B[:k0] first, then out += A[:, k0:] B[k0:] from a
@@ -122,9 +138,9 @@ bool few_rows_pays(Index r, Index c, Index k) {
 }
 #endif
 
-// out = A * B, or out += A * B when accumulate.
+// out = A * B, or out += A * B when accumulate, on at most `threads` threads.
 template <class Out, class A, class B>
-void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumulate) {
+void gemm(int threads, Out out, const A& a, const B& b, bool accumulate) {
   const Index r = out.rows(), c = out.cols(), k = a.cols();
   if (k == 0) {
     if (!accumulate) out.setZero();
@@ -145,10 +161,17 @@ void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumu
   using S = typename Out::Scalar;
 #if FASTLAYERS_SIMD
   const bool few_rows = b.colStride() == 1 && out.colStride() == 1 && few_rows_pays<S>(r, c, k);
-  if (!few_rows && r * c * k <= kSmallGemm && out.colStride() == 1 &&
-      detail::small_gemm(out.data(), out.rowStride(), r, c, k, a.data(), a.rowStride(), a.colStride(), b.data(),
-                         b.rowStride(), b.colStride(), accumulate))
+  if (r * c * k <= kSmallGemm && out.colStride() == 1 && detail::small_gemm_fits(k, c)) {
+    // Split by rows on two threads when that pays; a row's elements are computed the same way in any share.
+    const Index bytes = r * c * k * Index{sizeof(S)};
+    const int ns = threads >= 2 && bytes > kSmallSplitBytes && r >= kSmallSplitMinRows ? 2 : 1;
+    parallel_for_chunks(ns, r, detail::kFewRowsTile, [&](Index b0, Index e0) {
+      detail::small_gemm(out.data() + b0 * out.rowStride(), out.rowStride(), e0 - b0, c, k,
+                         a.data() + b0 * a.rowStride(), a.rowStride(), a.colStride(), b.data(), b.rowStride(),
+                         b.colStride(), accumulate);
+    });
     return;
+  }
 #endif
 #if FASTLAYERS_SIMD
   const bool tail_cols = a.colStride() == 1 && out.colStride() == 1 && dot_cols_pay<S>(r, c, k);
@@ -181,7 +204,7 @@ void gemm(const ThreadScope& scope, Out out, const A& a, const B& b, bool accumu
 #endif
     eigen(o, aa, bb);
   };
-  const int nt = scope.threads_for(r * c * k, kGemmGrain);
+  const int nt = detail::threads_for(threads, r * c * k, kGemmGrain);
   const bool inner_split = k >= 2 * r && r * c <= kInnerSplitOut && r * c * k >= 2 * kGemmGrain;
 #if FASTLAYERS_SIMD
   if (!inner_split && a.rowStride() == 1 && out.colStride() == 1 && narrow_pays<S>(r, c, k) &&
@@ -247,7 +270,7 @@ void affine_forward(const T* x, Index n, Index d, MatView<T> W, const T* b, T* o
   Eigen::Map<RowMat<T>> Y(out, n, m);
   Eigen::Map<const RowVec<T>> B(b, m);
   Y.rowwise() = B;
-  with_weight(W, [&](const auto& Wm) { gemm(scope, Y.block(0, 0, n, m), X, Wm, true); });
+  with_weight(W, [&](const auto& Wm) { gemm(scope.threads(), Y.block(0, 0, n, m), X, Wm, true); });
 }
 
 template <class T>
@@ -255,22 +278,35 @@ void affine_backward(const T* dout, const T* x, Index n, Index d, MatView<T> W, 
   ThreadScope scope;
   const Index m = W.cols;
   Eigen::Map<const RowMat<T>> G(dout, n, m);
-  if (dx != nullptr) {
+  auto input_grad = [&](int threads) {
     Eigen::Map<RowMat<T>> DX(dx, n, d);
-    with_weight(W, [&](const auto& Wm) { gemm(scope, DX.block(0, 0, n, d), G, Wm.transpose(), false); });
+    with_weight(W, [&](const auto& Wm) { gemm(threads, DX.block(0, 0, n, d), G, Wm.transpose(), false); });
+  };
+  auto param_grads = [&](int threads) {
+    if (dW != nullptr) {
+      Eigen::Map<const RowMat<T>> X(x, n, d);
+      Eigen::Map<RowMat<T>> DW(dW, d, m);
+      gemm(threads, DW.block(0, 0, d, m), X.transpose(), G, false);
+    }
+    if (db != nullptr) {
+      // Row by row, so each db[j] sums dout[:, j] in row order (Eigen's colwise().sum() would
+      // reassociate depending on memory alignment).
+      Eigen::Map<RowVec<T>> DB(db, m);
+      DB.setZero();
+      for (Index i = 0; i < n; ++i) DB += G.row(i);
+    }
+  };
+  const Index work = n * d * m;
+  if (dx != nullptr && dW != nullptr && scope.threads() >= 2 && work * Index{sizeof(T)} > kSideBySideBytes &&
+      detail::threads_for(scope.threads(), work, kGemmGrain) <= 1) {
+    // Products too small to split: dx on one thread, dW and db on another, each computed as on one thread.
+    parallel_for_chunks(2, 2, 1, [&](Index t0, Index t1) {
+      for (Index t = t0; t < t1; ++t) t == 0 ? input_grad(1) : param_grads(1);
+    });
+    return;
   }
-  if (dW != nullptr) {
-    Eigen::Map<const RowMat<T>> X(x, n, d);
-    Eigen::Map<RowMat<T>> DW(dW, d, m);
-    gemm(scope, DW.block(0, 0, d, m), X.transpose(), G, false);
-  }
-  if (db != nullptr) {
-    // Row by row, so each db[j] sums dout[:, j] in row order (Eigen's colwise().sum() would
-    // reassociate depending on memory alignment).
-    Eigen::Map<RowVec<T>> DB(db, m);
-    DB.setZero();
-    for (Index i = 0; i < n; ++i) DB += G.row(i);
-  }
+  if (dx != nullptr) input_grad(scope.threads());
+  param_grads(scope.threads());
 }
 template void affine_forward<float>(const float*, Index, Index, MatView<float>, const float*, float*);
 template void affine_forward<double>(const double*, Index, Index, MatView<double>, const double*, double*);

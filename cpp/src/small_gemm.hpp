@@ -18,22 +18,23 @@ namespace fastlayers::detail {
 // Largest B (elements) the small path takes: a strided B is packed on the stack.
 constexpr Index kSmallGemmPanel = 8192;
 
-// C (rows x cols, row stride ldc) = A * B, or += when accumulate. A's element (i, p) is at
-// a[i * ars + p * acs], B's (p, j) at b[p * brs + j * bcs]: any of the row-/column-major views and
-// transposes Affine uses. Returns false, computing nothing, when B is too large for the small path.
+// Whether small_gemm takes a B of k x cols.
+inline bool small_gemm_fits(Index k, Index cols) { return k * cols <= kSmallGemmPanel; }
+
+// C (rows x cols, row stride ldc) = A * B, or += when accumulate; small_gemm_fits(k, cols). A's element
+// (i, p) is at a[i * ars + p * acs], B's (p, j) at b[p * brs + j * bcs]: any of the row-/column-major views
+// and transposes Affine uses.
 template <class T>
-bool small_gemm(T* c, Index ldc, Index rows, Index cols, Index k, const T* a, Index ars, Index acs, const T* b,
+void small_gemm(T* c, Index ldc, Index rows, Index cols, Index k, const T* a, Index ars, Index acs, const T* b,
                 Index brs, Index bcs, bool accumulate) {
-  if (k * cols > kSmallGemmPanel) return false;
   if (bcs == 1) {
     few_rows_gemm(c, ldc, rows, cols, k, a, ars, acs, b, brs, accumulate);
-    return true;
+    return;
   }
   alignas(32) T panel[kSmallGemmPanel];
   for (Index p = 0; p < k; ++p)
     for (Index j = 0; j < cols; ++j) panel[p * cols + j] = b[p * brs + j * bcs];
   few_rows_gemm(c, ldc, rows, cols, k, a, ars, acs, panel, cols, accumulate);
-  return true;
 }
 
 }  // namespace fastlayers::detail

@@ -79,10 +79,12 @@ ThreadScope::ThreadScope() {
 
 ThreadScope::~ThreadScope() { g_active.fetch_sub(1, std::memory_order_relaxed); }
 
-int ThreadScope::threads_for(Index work, Index grain) const {
-  if (threads_ <= 1 || work < 2 * grain) return 1;
+int detail::threads_for(int threads, Index work, Index grain) {
+  if (threads <= 1 || work < 2 * grain) return 1;
   const Index useful = work / grain;
-  return static_cast<int>(std::min<Index>(threads_, useful));
+  return static_cast<int>(std::min<Index>(threads, useful));
 }
+
+int ThreadScope::threads_for(Index work, Index grain) const { return detail::threads_for(threads_, work, grain); }
 
 }  // namespace fastlayers

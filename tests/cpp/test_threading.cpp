@@ -277,8 +277,12 @@ TYPED_TEST(ThreadCount, AffineGivesIdenticalResults) {
   // B is W.T), the halves of 100x784->50 and 40x2000->30, and the last column share of 64x512->300 (4 of its
   // 300 columns). The AVX2 build's few-rows GEMM (few_rows_gemm.hpp) takes the forward of a batch of at most 16
   // (and dx, with W column-major): split by columns (16x100->2000, and 6x80->3001, whose last share ends in a
-  // partial vector), in two halves over the inner dimension (16x784->50, 4x1200->200).
-  for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{100, 50, 10}, {300, 401, 50}, {64, 512, 300},
+  // partial vector), in two halves over the inner dimension (16x784->50, 4x1200->200). Too small to split
+  // by kGemmGrain, on two threads the backward computes dx beside dW (100x50->10, 8x784->50, 48x64->16) and
+  // the AVX2 build's small GEMM splits its rows (256x32->16, 200x30->10, 64x64->16 in double; 200 and 64
+  // rows end a share in a partial tile of 6).
+  for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{100, 50, 10}, {8, 784, 50}, {48, 64, 16},
+                                {256, 32, 16}, {200, 30, 10}, {64, 64, 16}, {300, 401, 50}, {64, 512, 300},
                                 {128, 512, 640}, {100, 784, 50}, {40, 2000, 30}, {2000, 50, 10}, {200, 1000, 20},
                                 {200, 130, 23}, {100, 300, 131}, {16, 100, 2000}, {6, 80, 3001}, {16, 784, 50},
                                 {4, 1200, 200}}) {

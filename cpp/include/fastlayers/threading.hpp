@@ -15,6 +15,11 @@ int get_num_threads();
 // n <= 0 resets to OpenMP's default; n above kMaxThreads counts as kMaxThreads.
 void set_num_threads(int n);
 
+namespace detail {
+// Threads worth using for `work` units when one thread should get at least `grain`, out of `threads`.
+int threads_for(int threads, Index work, Index grain);
+}  // namespace detail
+
 // Held by every public kernel for its duration. While k calls run at once (from several
 // Python threads, say) each gets get_num_threads() / k threads, so that concurrent callers
 // do not oversubscribe the cores. Kernels split work so that their results do not depend on
