@@ -51,8 +51,8 @@ constexpr Index kBigOperand = Index{1} << 18;
 // whatever the thread count.
 constexpr Index kSmallGemm = Index{1} << 17;
 static_assert(kSmallGemm <= kGemmGrain, "the small path must not depend on the thread count");
-// Two threads for products too small to split by kGemmGrain, where a parallel region (~0.5 us here, its
-// worker spinning) and the cache lines crossing between the cores cost less than they save: thresholds on
+// Two threads for products too small to split by kGemmGrain, where a parallel region (0.5 us empty here, its
+// worker spinning; ~1 us with work, the worker starting later) costs less than it saves: thresholds on
 // multiply-adds times the scalar's size (a vector holds half as many doubles, so a double product takes about
 // as long as a float one twice its size). Measured on 2 threads against 1, in C++:
 // - Affine's backward computes dx on one thread, dW and db on the other, when kSideBySideBytes < n*d*m*size:
@@ -301,7 +301,12 @@ void affine_backward(const T* dout, const T* x, Index n, Index d, MatView<T> W, 
       detail::threads_for(scope.threads(), work, kGemmGrain) <= 1) {
     // Products too small to split: dx on one thread, dW and db on another, each computed as on one thread.
     parallel_for_chunks(2, 2, 1, [&](Index t0, Index t1) {
-      for (Index t = t0; t < t1; ++t) t == 0 ? input_grad(1) : param_grads(1);
+      for (Index t = t0; t < t1; ++t) {
+        if (t == 0)
+          input_grad(1);
+        else
+          param_grads(1);
+      }
     });
     return;
   }

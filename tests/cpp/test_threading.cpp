@@ -279,8 +279,8 @@ TYPED_TEST(ThreadCount, AffineGivesIdenticalResults) {
   // (and dx, with W column-major): split by columns (16x100->2000, and 6x80->3001, whose last share ends in a
   // partial vector), in two halves over the inner dimension (16x784->50, 4x1200->200). Too small to split
   // by kGemmGrain, on two threads the backward computes dx beside dW (100x50->10, 8x784->50, 48x64->16) and
-  // the AVX2 build's small GEMM splits its rows (256x32->16, 200x30->10, 64x64->16 in double; 200 and 64
-  // rows end a share in a partial tile of 6).
+  // the AVX2 build's small GEMM splits its rows (256x32->16; 200x30->10 and 64x64->16 in double, in shares of
+  // 102 + 98 and 30 + 34 rows).
   for (const auto& [n, d, m] : {std::tuple<Index, Index, Index>{100, 50, 10}, {8, 784, 50}, {48, 64, 16},
                                 {256, 32, 16}, {200, 30, 10}, {64, 64, 16}, {300, 401, 50}, {64, 512, 300},
                                 {128, 512, 640}, {100, 784, 50}, {40, 2000, 30}, {2000, 50, 10}, {200, 1000, 20},
