@@ -260,6 +260,37 @@ void gemm(int threads, Out out, const A& a, const B& b, bool accumulate) {
     });
 }
 
+// db[j] = the sum of g[:, j] (n x m, row-major), each in row order from zero (Eigen's colwise().sum() would
+// reassociate depending on memory alignment). Up to kStripsMax strips, each of kStrip columns summed down all
+// rows in registers (the inner loop vectorises); wider, row by row into db. Measured on 1 thread (AVX2 build,
+// against row by row through Eigen, which pays a loop's setup every row): 100x10 0.40 -> 0.27 us, float and
+// double; 100x50 float 0.56 -> 0.32 us, double 0.73 -> 0.47 us; 2000x10 7.1 -> 4.4 us. With 1024 columns strips
+// lost (float 12.8 -> 17.9 us: each strip walks the rows 4 KiB apart), and a plain row-by-row loop was slower
+// than Eigen's at 10 to 50 columns.
+template <class T>
+void column_sums(const T* g, Index n, Index m, T* db) {
+  constexpr Index kStrip = 64 / sizeof(T) * 4;  // four cache lines of a row
+  constexpr Index kStripsMax = 2;
+  if (m > kStripsMax * kStrip) {
+    Eigen::Map<RowVec<T>> DB(db, m);
+    DB.setZero();
+    for (Index i = 0; i < n; ++i) DB += Eigen::Map<const RowVec<T>>(g + i * m, m);
+    return;
+  }
+  for (Index j0 = 0; j0 < m; j0 += kStrip) {
+    const Index w = m - j0 < kStrip ? m - j0 : kStrip;
+    T acc[kStrip] = {};
+    if (w == kStrip) {
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < kStrip; ++j) acc[j] += g[i * m + j0 + j];
+    } else {
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < w; ++j) acc[j] += g[i * m + j0 + j];
+    }
+    for (Index j = 0; j < w; ++j) db[j0 + j] = acc[j];
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -288,13 +319,7 @@ void affine_backward(const T* dout, const T* x, Index n, Index d, MatView<T> W, 
       Eigen::Map<RowMat<T>> DW(dW, d, m);
       gemm(threads, DW.block(0, 0, d, m), X.transpose(), G, false);
     }
-    if (db != nullptr) {
-      // Row by row, so each db[j] sums dout[:, j] in row order (Eigen's colwise().sum() would
-      // reassociate depending on memory alignment).
-      Eigen::Map<RowVec<T>> DB(db, m);
-      DB.setZero();
-      for (Index i = 0; i < n; ++i) DB += G.row(i);
-    }
+    if (db != nullptr) column_sums(dout, n, m, db);
   };
   const Index work = n * d * m;
   if (dx != nullptr && dW != nullptr && scope.threads() >= 2 && work * Index{sizeof(T)} > kSideBySideBytes &&

@@ -168,6 +168,33 @@ TYPED_TEST(Affine, NullGradientsAreSkipped) {
   }
 }
 
+// db sums each column of dout in row order from zero, whatever the width: 1 to 1000 columns (in strips of 32 or 64
+// summed in registers, or row by row when wider than two strips), 1 to 300 rows. Values of magnitudes 1e-3 to 1e6
+// of both signs, so that another order of the additions changes the bits (summing the rows backwards does).
+TYPED_TEST(Affine, BiasGradientSumsRowsInOrder) {
+  using T = TypeParam;
+  std::uint64_t seed = 1300;
+  for (const Index m : {1, 7, 10, 31, 32, 33, 50, 63, 64, 65, 127, 128, 129, 1000}) {
+    for (const Index n : {1, 3, 100, 300}) {
+      SCOPED_TRACE(::testing::Message() << "n " << n << ", m " << m);
+      std::vector<T> dout = uniform<T>(n * m, -1, 1, seed++);
+      const std::vector<T> scale = uniform<T>(n * m, -3, 6, seed++);
+      for (std::size_t i = 0; i < dout.size(); ++i) dout[i] *= static_cast<T>(std::pow(10.0, scale[i]));
+      std::vector<T> want(usize(m));
+      for (Index j = 0; j < m; ++j) {
+        T acc = 0;
+        for (Index i = 0; i < n; ++i) acc += dout[usize(i * m + j)];
+        want[usize(j)] = acc;
+      }
+      std::vector<T> db(usize(m), T(-7));
+      const std::vector<T> none;
+      affine_backward<T>(dout.data(), none.data(), n, 1, MatView<T>{none.data(), 1, m, false}, nullptr, nullptr,
+                         db.data());
+      EXPECT_TRUE(all_equal(db, want));
+    }
+  }
+}
+
 TYPED_TEST(Affine, EmptyDimensions) {
   using T = TypeParam;
   const std::vector<T> none;
