@@ -279,7 +279,8 @@ void column_sums(const T* g, Index n, Index m, T* db) {
   }
   for (Index j0 = 0; j0 < m; j0 += kStrip) {
     const Index w = m - j0 < kStrip ? m - j0 : kStrip;
-    T acc[kStrip] = {};
+    T acc[kStrip];
+    for (Index j = 0; j < w; ++j) acc[j] = T(0);
     if (w == kStrip) {
       for (Index i = 0; i < n; ++i)
         for (Index j = 0; j < kStrip; ++j) acc[j] += g[i * m + j0 + j];
