@@ -160,7 +160,6 @@ void gemm(int threads, Out out, const A& a, const B& b, bool accumulate) {
   }
   using S = typename Out::Scalar;
 #if FASTLAYERS_SIMD
-  const bool few_rows = b.colStride() == 1 && out.colStride() == 1 && few_rows_pays<S>(r, c, k);
   if (r * c * k <= kSmallGemm && out.colStride() == 1 && detail::small_gemm_fits(k, c)) {
     // Split by rows on two threads when that pays; a row's elements are computed the same way in any share.
     const Index bytes = r * c * k * Index{sizeof(S)};
@@ -174,6 +173,7 @@ void gemm(int threads, Out out, const A& a, const B& b, bool accumulate) {
   }
 #endif
 #if FASTLAYERS_SIMD
+  const bool few_rows = b.colStride() == 1 && out.colStride() == 1 && few_rows_pays<S>(r, c, k);
   const bool tail_cols = a.colStride() == 1 && out.colStride() == 1 && dot_cols_pay<S>(r, c, k);
 #endif
   // o (+)= aa * bb, one share of the product (rows, columns or a half of the inner dimension).
