@@ -20,12 +20,12 @@ void exp_nonpositive(const T* x, T* y, Index n) {
 // The AVX2 build's own exp (exp.hpp).
 template <>
 void exp_nonpositive<float>(const float* x, float* y, Index n) {
-  detail::map_vectors(x, y, n, [](__m256 v) { return detail::exp_nonpositive<float>(v); });
+  detail::map_vectors(x, y, n, [](auto& v) { detail::exp_nonpositive<float>(v); });
 }
 
 template <>
 void exp_nonpositive<double>(const double* x, double* y, Index n) {
-  detail::map_vectors(x, y, n, [](__m256d v) { return detail::exp_nonpositive<double>(v); });
+  detail::map_vectors(x, y, n, [](auto& v) { detail::exp_nonpositive<double>(v); });
 }
 #endif
 

@@ -3,6 +3,7 @@
 // loop every one-input kernel shares.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -135,12 +136,21 @@ Index to_aligned(const T* p, Index n) {
 // store_first, and so, with Stream, is the part before y's first 32-byte boundary, the whole vectors
 // then written with streaming stores (the caller ends with _mm_sfence); so every element takes the same
 // path wherever it sits.
-// y may be x. Two vectors a round: a kernel like Sigmoid's is bound by the latency of its exp and division,
-// and the pair gives the core two independent chains side by side (measured 1.1-1.2x on float Sigmoid).
+// y may be x. f transforms vectors in place: kRound at a time (an `R (&)[kRound]`), then the rest one at a
+// time (an `R (&)[1]`), so a kernel bound by the latency of its exp and division, like Sigmoid's, can give
+// the core kRound independent chains side by side (exp_approx in exp.hpp).
+constexpr std::size_t kRound = 4;
+
 template <class T, bool Stream = false, class F>
 void map_vectors(const T* x, T* y, Index n, F&& f) {
   using V = Vec<T>;
+  using R = typename V::R;
   constexpr Index W = V::kWidth;
+  auto one = [&f](R v) {
+    R a[1] = {v};
+    f(a);
+    return a[0];
+  };
   Index i = 0;
   if (Stream) {
     const Index head = to_aligned(y, n);
@@ -148,28 +158,29 @@ void map_vectors(const T* x, T* y, Index n, F&& f) {
       map_vectors<T, false>(x, y, n, f);
       return;
     }
-    if (head > 0) V::store_first(y, f(V::load(x, V::lanes(head))), head);
+    if (head > 0) V::store_first(y, one(V::load(x, V::lanes(head))), head);
     i = head;
   }
-  for (; i + 2 * W <= n; i += 2 * W) {
-    const auto a = f(V::load(x + i)), b = f(V::load(x + i + W));
-    if (Stream) {
-      V::stream(y + i, a);
-      V::stream(y + i + W, b);
-    } else {
-      V::store(y + i, a);
-      V::store(y + i + W, b);
+  for (; i + static_cast<Index>(kRound) * W <= n; i += static_cast<Index>(kRound) * W) {
+    R v[kRound];
+    for (std::size_t j = 0; j < kRound; ++j) v[j] = V::load(x + i + static_cast<Index>(j) * W);
+    f(v);
+    for (std::size_t j = 0; j < kRound; ++j) {
+      if (Stream)
+        V::stream(y + i + static_cast<Index>(j) * W, v[j]);
+      else
+        V::store(y + i + static_cast<Index>(j) * W, v[j]);
     }
   }
   for (; i + W <= n; i += W) {
     if (Stream)
-      V::stream(y + i, f(V::load(x + i)));
+      V::stream(y + i, one(V::load(x + i)));
     else
-      V::store(y + i, f(V::load(x + i)));
+      V::store(y + i, one(V::load(x + i)));
   }
   if (i < n) {
     const __m256i m = V::lanes(n - i);
-    V::store_first(y + i, f(V::load(x + i, m)), n - i);
+    V::store_first(y + i, one(V::load(x + i, m)), n - i);
   }
 }
 
