@@ -56,11 +56,6 @@ void softmax_row(const T* x, Index c, T* y, RowStats& stats) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
-// Rows in the AVX2 build: max, then exp(x - max) into y with a vector of running sums, then the
-// scaling, a vector at a time; a row's last partial vector is loaded through a mask and kept in a
-// register until it is scaled and stored, so the sums run in an order fixed by c alone (not by where
-// x and y are in memory), and no masked store is needed (microcoded on AMD Zen; one per row made
-// SoftmaxWithLoss 100x10 twice as slow).
 // Elements of kRound vectors (simd.hpp).
 template <class T>
 constexpr Index kRoundElements = static_cast<Index>(detail::kRound) * detail::Vec<T>::kWidth;
@@ -89,6 +84,11 @@ template <class T>
   return j;
 }
 
+// Rows in the AVX2 build: max, then exp(x - max) into y with a vector of running sums (exp_rounds, then
+// a vector at a time), then the scaling, a vector at a time; a row's last partial vector is loaded through a mask and kept in a
+// register until it is scaled and stored, so the sums run in an order fixed by c alone (not by where
+// x and y are in memory), and no masked store is needed (microcoded on AMD Zen; one per row made
+// SoftmaxWithLoss 100x10 twice as slow).
 template <class T>
 void softmax_row_vec(const T* x, Index c, T* y, RowStats& stats) {
   using V = detail::Vec<T>;
