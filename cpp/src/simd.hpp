@@ -140,6 +140,9 @@ Index to_aligned(const T* p, Index n) {
 // time (an `R (&)[1]`), so a kernel bound by the latency of its exp and division, like Sigmoid's, can give
 // the core kRound independent chains side by side (exp_approx in exp.hpp).
 constexpr std::size_t kRound = 4;
+// Elements in kRound vectors.
+template <class T>
+constexpr Index kRoundElements = static_cast<Index>(kRound) * Vec<T>::kWidth;
 
 template <class T, bool Stream = false, class F>
 void map_vectors(const T* x, T* y, Index n, F&& f) {
@@ -161,7 +164,7 @@ void map_vectors(const T* x, T* y, Index n, F&& f) {
     if (head > 0) V::store_first(y, one(V::load(x, V::lanes(head))), head);
     i = head;
   }
-  for (; i + static_cast<Index>(kRound) * W <= n; i += static_cast<Index>(kRound) * W) {
+  for (; i + kRoundElements<T> <= n; i += kRoundElements<T>) {
     R v[kRound];
     for (std::size_t j = 0; j < kRound; ++j) v[j] = V::load(x + i + static_cast<Index>(j) * W);
     f(v);

@@ -56,10 +56,6 @@ void softmax_row(const T* x, Index c, T* y, RowStats& stats) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
-// Elements of kRound vectors (simd.hpp).
-template <class T>
-constexpr Index kRoundElements = static_cast<Index>(detail::kRound) * detail::Vec<T>::kWidth;
-
 // y[j] = exp(x[j] - m) for j below the last multiple of kRoundElements in [0, full), kRound vectors side by
 // side (exp_approx in exp.hpp), each added to sum in order; returns where it stopped. Out of line: inlined,
 // its constants held across the row made rows of a vector or two slower (SoftmaxWithLoss 100x10 double
@@ -71,7 +67,7 @@ template <class T>
   constexpr Index W = V::kWidth;
   auto s = sum;  // a local: the stores to y could alias the reference, which would then live in memory
   Index j = 0;
-  for (; j + kRoundElements<T> <= full; j += kRoundElements<T>) {
+  for (; j + detail::kRoundElements<T> <= full; j += detail::kRoundElements<T>) {
     typename V::R e[detail::kRound];
     for (std::size_t k = 0; k < detail::kRound; ++k) e[k] = V::sub(V::load(x + j + static_cast<Index>(k) * W), mb);
     detail::exp_nonpositive<T>(e);
@@ -107,7 +103,7 @@ void softmax_row_vec(const T* x, Index c, T* y, RowStats& stats) {
   // as with Eigen's maxCoeff.
   const auto mb = V::set1(m);
   auto sum = V::set1(T(0));
-  Index j = full >= kRoundElements<T> ? exp_rounds<T>(x, full, mb, y, sum) : 0;
+  Index j = full >= detail::kRoundElements<T> ? exp_rounds<T>(x, full, mb, y, sum) : 0;
   for (; j < full; j += W) {
     const auto e = detail::exp_nonpositive<T>(V::sub(V::load(x + j), mb));
     V::store(y + j, e);
