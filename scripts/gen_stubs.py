@@ -1,6 +1,6 @@
 """Writes python/fastlayers/_core.pyi and _cpu.pyi from the built extensions (pybind11-stubgen).
 
-Both instruction-set builds bind the same API; the stub is made from the baseline one and
+The instruction-set builds bind the same API; the stub is made from the baseline one and
 describes ``fastlayers._core``, which re-exports whichever build the CPU runs.
 
 The bindings take any array-like object (``py::handle``) and return plain ndarrays, which

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the Python suite (pytest) on the instruction-set build this CPU selects and
-# again on the baseline build, the type check (mypy --strict) and lint (ruff), then the C++ suite
+# again on each other build it can run (avx2, baseline), the type check (mypy --strict) and lint (ruff), then the C++ suite
 # (ctest), the C++ suite again under ASan + UBSan, and a one-minute fuzzing run of the Python API
 # (FASTLAYERS_FUZZ_SECONDS to change it). Run scripts/setup.sh once before; rerun it after changing C++ code.
 # Under CI (CI set) it also runs scripts/check_wheel.sh: the sdist and the manylinux wheel built,
@@ -12,11 +12,13 @@ cd "$(dirname "$0")/.."
 printf '\n== Python tests (pytest)\n'
 .venv/bin/python -m pytest "$@"
 
-# The same suite on the baseline (SSE2) build, which CPUs without AVX2 get.
-if [ "$(.venv/bin/python -c 'import fastlayers; print(fastlayers.isa)')" != baseline ]; then
-  printf '\n== Python tests on the baseline build (FASTLAYERS_ISA=baseline)\n'
-  FASTLAYERS_ISA=baseline .venv/bin/python -m pytest -q "$@"
-fi
+# The same suite on every other build this CPU can run: the AVX2 one, which CPUs without AVX-512
+# get, and the baseline (SSE2) one, which CPUs without AVX2 get.
+others=$(.venv/bin/python -c 'from fastlayers import _config; print(*_config.config()["isas_available"][1:])')
+for isa in $others; do
+  printf '\n== Python tests on the %s build (FASTLAYERS_ISA=%s)\n' "$isa" "$isa"
+  FASTLAYERS_ISA=$isa .venv/bin/python -m pytest -q "$@"
+done
 
 printf '\n== Type check (mypy --strict) and lint (ruff check)\n'
 .venv/bin/python -m mypy

@@ -38,14 +38,28 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
+bool cpu_has_avx512() {
+#if FASTLAYERS_BENCH_X86
+  __builtin_cpu_init();
+  return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bw");
+#else
+  return false;
+#endif
+}
+
 // Whether this CPU can run the core this executable links. Compiled without -mavx2, so safe anywhere.
-bool cpu_runs_this_core() { return std::string(FASTLAYERS_ISA) != "avx2" || cpu_has_avx2_fma(); }
+bool cpu_runs_this_core() {
+  const std::string isa = FASTLAYERS_ISA;
+  return isa == "baseline" || (isa == "avx2" && cpu_has_avx2_fma()) || (isa == "avx512" && cpu_has_avx512());
+}
 
 // Skips the benchmark (before any core code runs) on a CPU without the core's ISA; otherwise sets
 // the kernels' thread budget to the benchmark argument `threads_arg`.
 bool setup(benchmark::State& state, int threads_arg) {
   if (!cpu_runs_this_core()) {
-    state.SkipWithError("CPU lacks AVX2/FMA, needed by the " FASTLAYERS_ISA " core");
+    state.SkipWithError("this CPU cannot run the " FASTLAYERS_ISA " core");
     return false;
   }
   fl::set_num_threads(static_cast<int>(state.range(threads_arg)));

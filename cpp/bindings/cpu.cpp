@@ -16,6 +16,19 @@ bool has_avx2_fma() {
 #endif
 }
 
+// AVX-512 F, CD, VL, DQ and BW (the avx512 core's flags) with AVX2 and FMA. GCC's check includes the
+// OS's: libgcc reads XCR0 and reports AVX-512 only where the OS saves the ZMM and mask registers.
+bool has_avx512() {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+  return has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bw");
+#else
+  return false;
+#endif
+}
+
 // The instruction-set extensions this CPU (and its OS) supports, of those a numeric kernel cares about.
 py::dict cpu_features() {
   py::dict f;
@@ -30,6 +43,10 @@ py::dict cpu_features() {
   f["avx2"] = bool(__builtin_cpu_supports("avx2"));
   f["fma"] = bool(__builtin_cpu_supports("fma"));
   f["avx512f"] = bool(__builtin_cpu_supports("avx512f"));
+  f["avx512cd"] = bool(__builtin_cpu_supports("avx512cd"));
+  f["avx512vl"] = bool(__builtin_cpu_supports("avx512vl"));
+  f["avx512dq"] = bool(__builtin_cpu_supports("avx512dq"));
+  f["avx512bw"] = bool(__builtin_cpu_supports("avx512bw"));
 #elif defined(__aarch64__) || defined(_M_ARM64)
   f["neon"] = true;  // part of the AArch64 baseline
 #endif
@@ -46,6 +63,9 @@ py::dict cpu_features() {
 // The compiler, the build type and {isa: compiler flags} of each core build in this wheel.
 py::dict build_info() {
   py::dict flags;
+#ifdef FASTLAYERS_FLAGS_AVX512
+  flags["avx512"] = FASTLAYERS_FLAGS_AVX512;
+#endif
 #ifdef FASTLAYERS_FLAGS_AVX2
   flags["avx2"] = FASTLAYERS_FLAGS_AVX2;
 #endif
@@ -64,6 +84,8 @@ py::dict build_info() {
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "Which instruction sets this CPU (and its OS) supports, and how fastlayers was built.";
   m.def("has_avx2_fma", &has_avx2_fma, "True when the CPU and OS support AVX2 and FMA.");
+  m.def("has_avx512", &has_avx512,
+        "True when the CPU and OS support AVX-512 F, CD, VL, DQ and BW, with AVX2 and FMA (the avx512 core).");
   m.def("cpu_features", &cpu_features, "{extension name: supported} for this CPU, e.g. {'avx2': True, ...}.");
   m.def("build_info", &build_info,
         "{'compiler', 'build_type', 'flags': {instruction set: compiler flags}} of this wheel's core builds.");

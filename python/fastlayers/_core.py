@@ -1,8 +1,9 @@
 """Loads the fastest build of the C++ core this CPU can run.
 
-The wheel carries the core twice: ``_core_avx2`` (AVX2 + FMA) and ``_core_baseline`` (the
-compiler's default for the architecture, SSE2 on x86-64). The environment variable
-``FASTLAYERS_ISA`` (``baseline`` or ``avx2``) forces one.
+The wheel carries the core three times on x86-64: ``_core_avx512`` (AVX-512 F/CD/VL/DQ/BW, with
+AVX2 + FMA), ``_core_avx2`` (AVX2 + FMA) and ``_core_baseline`` (the compiler's default for the
+architecture, SSE2 on x86-64). The environment variable ``FASTLAYERS_ISA`` (``baseline``, ``avx2``
+or ``avx512``) forces one.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from types import ModuleType
 
 from . import _cpu
 
-_CHOICES = ("avx2", "baseline")
+_CHOICES = ("avx512", "avx2", "baseline")
 
 
 def _available() -> list[str]:
     isas = []
+    if _cpu.has_avx512():
+        isas.append("avx512")
     if _cpu.has_avx2_fma():
         isas.append("avx2")
     isas.append("baseline")

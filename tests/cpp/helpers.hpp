@@ -28,16 +28,25 @@ constexpr double kEps = std::numeric_limits<T>::epsilon();
 template <class T>
 constexpr double kGradTol = sizeof(T) == 4 ? 1e-4 : 1e-7;
 
-// The instruction set of the core this executable links, "baseline" or "avx2" (test_isa.cpp,
-// the one source compiled per executable).
+// The instruction set of the core this executable links, "baseline", "avx2" or "avx512"
+// (test_isa.cpp, the one source compiled per executable).
 const char* core_isa();
+
+// Whether that core has the kernels of its own (simd.hpp: AVX2 intrinsics, in the avx2 and avx512
+// builds); the baseline build runs Eigen's code for everything.
+inline bool simd_core() { return std::string(core_isa()) != "baseline"; }
 
 // Whether this CPU can run that core. Compiled without -mavx2, so safe on any x86-64.
 inline bool cpu_runs_this_core() {
-  if (std::string(core_isa()) != "avx2") return true;
+  const std::string isa = core_isa();
+  if (isa == "baseline") return true;
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (isa == "avx2") return avx2;
+  return isa == "avx512" && avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bw");
 #else
   return false;
 #endif
@@ -47,7 +56,7 @@ inline bool cpu_runs_this_core() {
 class CoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!cpu_runs_this_core()) GTEST_SKIP() << "CPU lacks AVX2/FMA, needed by the " << core_isa() << " core";
+    if (!cpu_runs_this_core()) GTEST_SKIP() << "this CPU cannot run the " << core_isa() << " core";
   }
 };
 

@@ -42,7 +42,10 @@ def test_show_config_prints_every_field():
         assert re.search(rf"^    {isa}:\s+{re.escape(f)}$", text, re.M), text
     if "avx2" in flags:
         assert "-mavx2" in flags["avx2"] and "-mfma" in flags["avx2"]
-        assert "-mavx2" not in flags["baseline"]
+        assert "-mavx2" not in flags["baseline"] and "-mavx512f" not in flags["avx2"]
+    if "avx512" in flags:
+        for flag in ("-mavx2", "-mfma", "-mavx512f", "-mavx512cd", "-mavx512vl", "-mavx512dq", "-mavx512bw"):
+            assert flag in flags["avx512"].split(), flag
 
 
 def test_show_config_follows_the_core_in_use_and_the_cpu():
@@ -51,9 +54,14 @@ def test_show_config_follows_the_core_in_use_and_the_cpu():
     assert c["isa"] == fl.isa == (os.environ.get("FASTLAYERS_ISA") or c["isas_available"][0])
     if sys.platform.startswith("linux") and os.path.exists("/proc/cpuinfo"):
         cpuinfo = Path("/proc/cpuinfo").read_text().split()
-        for name in ("avx2", "fma", "sse4_2"):
+        for name in ("avx2", "fma", "sse4_2", "avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"):
             assert (name.replace("_", ".") in c["cpu_features"]) == (name in cpuinfo), name
     assert ("avx2" in c["isas_available"]) == ("avx2" in c["cpu_features"] and "fma" in c["cpu_features"])
+    avx512 = ("avx2", "fma", "avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw")
+    assert ("avx512" in c["isas_available"]) == all(name in c["cpu_features"] for name in avx512)
+    # fastest first: the order the loader tries them in
+    order = ["avx512", "avx2", "baseline"]
+    assert c["isas_available"] == sorted(c["isas_available"], key=order.index)
 
 
 def test_show_config_under_forced_baseline_and_thread_settings():

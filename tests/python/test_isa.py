@@ -1,4 +1,5 @@
-"""Both instruction-set builds: the baseline one holds no AVX code and gives the same results."""
+"""The instruction-set builds: the baseline one holds no AVX code, the AVX2 one no AVX-512, and all
+give the same results."""
 
 from __future__ import annotations
 
@@ -43,16 +44,26 @@ def test_baseline_build_holds_no_avx_instructions() -> None:
 
 
 @pytest.mark.skipif(os.uname().machine not in ("x86_64", "AMD64"), reason="x86-64 only")
-def test_avx2_build_holds_avx2_code() -> None:
+def test_avx2_build_holds_avx2_code_and_no_avx512() -> None:
     text = _disassemble(_module_file("avx2"))
     assert "%ymm" in text
     assert re.search(r"\svfmadd", text), "no FMA instruction in the AVX2 build"
+    # AVX-512 code names zmm or mask registers; the AVX2 build must run on CPUs without them
+    found = re.findall(r"^.*%(?:zmm\d+|k[1-7])\b.*$", text, re.MULTILINE)
+    assert found == [], f"{len(found)} AVX-512 instructions in the AVX2 build, e.g. {found[:3]}"
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "AMD64"), reason="x86-64 only")
+def test_avx512_build_holds_avx512_code() -> None:
+    text = _disassemble(_module_file("avx512"))
+    assert "%zmm" in text
+    assert re.search(r"\svfmadd\w+\s+%zmm", text), "no 512-bit FMA in the AVX-512 build"
 
 
 def test_this_cpu_gets_the_fastest_build() -> None:
     forced = os.environ.get("FASTLAYERS_ISA")
-    expected = forced or ("avx2" if _cpu.has_avx2_fma() else "baseline")
-    assert fl.isa == expected
+    fastest = "avx512" if _cpu.has_avx512() else "avx2" if _cpu.has_avx2_fma() else "baseline"
+    assert fl.isa == (forced or fastest)
 
 
 _PROBE = """
@@ -66,10 +77,12 @@ np.savez(OUT, isa=fl.isa, loss=loss, dx=dx, dW=aff.dW, y=swl.y)
 """
 
 
-@pytest.mark.parametrize("isa", ["baseline", "avx2"])
+@pytest.mark.parametrize("isa", ["avx2", "avx512"])
 def test_builds_agree(isa: str, tmp_path: Path) -> None:
     if isa == "avx2" and not _cpu.has_avx2_fma():
         pytest.skip("this CPU has no AVX2/FMA")
+    if isa == "avx512" and not _cpu.has_avx512():
+        pytest.skip("this CPU has no AVX-512 (F, CD, VL, DQ, BW)")
     results = {}
     for name in ("baseline", isa):
         out = tmp_path / f"{name}.npz"
@@ -83,7 +96,18 @@ def test_builds_agree(isa: str, tmp_path: Path) -> None:
 
 
 def test_unknown_isa_is_a_clear_import_error() -> None:
-    env = dict(os.environ, FASTLAYERS_ISA="avx512")
+    env = dict(os.environ, FASTLAYERS_ISA="avx1024")
     run = subprocess.run([sys.executable, "-c", "import fastlayers"], env=env, capture_output=True, text=True)
     assert run.returncode != 0
     assert "FASTLAYERS_ISA must be one of" in run.stderr
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "AMD64"), reason="x86-64 only")
+def test_forcing_a_build_this_cpu_lacks_is_a_clear_import_error() -> None:
+    lacking = "avx512" if not _cpu.has_avx512() else None
+    if lacking is None:
+        pytest.skip("this CPU runs every build")
+    env = dict(os.environ, FASTLAYERS_ISA=lacking)
+    run = subprocess.run([sys.executable, "-c", "import fastlayers"], env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert f"FASTLAYERS_ISA={lacking} but this CPU supports only" in run.stderr
