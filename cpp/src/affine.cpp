@@ -87,15 +87,25 @@ constexpr Index kInnerSplitOut = Index{1} << 14;
 // double) and A in strips of 16 columns, where Eigen packs both a block at a time, so with long inner
 // dimensions it lost (float 784x50 0.8x Eigen with a batch of 5000, 0.56x with 60000; 784x10 0.75x at 6000,
 // 784x16 0.65x at 4000). At 1024, float 1.02-3.5x with 4 to 64 columns, double 1.15-1.9x with 4 to 32.
+// In the AVX-512 build (narrow_gemm stays 256-bit, Eigen's GEMM does not) only below kNarrowMaxColsAvx512
+// columns: measured at 784 x c, batches of 100 and 1000, 1 and 2 threads (Intel Xeon), against Eigen's
+// AVX-512 GEMM: 4 columns 1.3-3.2x (double 1.5-2.3x), 10 columns 1.4-2.1x (double 1.4-1.5x), 16 and 20 even
+// (0.8-1.3x), 32 to 64 columns 0.5-0.85x (the book's 784x50 dW1 in float 0.7x).
 constexpr Index kNarrowMaxK = 1024;
+constexpr Index kNarrowMaxColsAvx512 = 15;
 
 template <class S>
 bool narrow_pays(Index r, Index c, Index k) {
   if (!detail::narrow_gemm_fits(c) || k > kNarrowMaxK) return false;
+#ifdef __AVX512F__
+  static_cast<void>(r);
+  return c <= kNarrowMaxColsAvx512;
+#else
   if constexpr (sizeof(S) == 4)
     return r >= 128 || c <= 32;
   else
     return c <= 32;
+#endif
 }
 
 // Whether out = A * B computes its last c % W columns (W: a vector's elements) through detail::dot_cols, the
@@ -127,12 +137,20 @@ bool dot_cols_pay(Index r, Index c, Index k) {
 // double 0.5x, where reading B's rows a strip at a time crosses a page every row). A dW = x.T @ dout that
 // narrow_gemm would take stays there from one of its row tiles on, 16 rows (8 in double; 16 rows @ 1000x10:
 // 0.6x against it); with fewer rows its tiles are mostly padding (4 rows @ 1000x10: this path 5-7x faster).
+// In the AVX-512 build at most kFewRowsMaxAvx512 rows: against Eigen's AVX-512 GEMM (forward of 784->50,
+// 256->256 and 1024->512, 1 thread, Intel Xeon) 2 and 4 rows 1.4-2.5x, 8 rows 0.94-1.18x, 16 rows 0.71-0.98x.
 constexpr std::size_t kFewRowsMaxBytes = std::size_t{2} << 20;
 constexpr std::size_t kOneRowMaxBytes = std::size_t{256} << 10;
+#ifdef __AVX512F__
+constexpr Index kFewRowsMaxAvx512 = 8;
+#endif
 
 template <class S>
 bool few_rows_pays(Index r, Index c, Index k) {
   if (r < 1 || r > detail::kFewRowsMax || c < 1) return false;
+#ifdef __AVX512F__
+  if (r > kFewRowsMaxAvx512) return false;
+#endif
   const auto bytes = static_cast<std::size_t>(k) * static_cast<std::size_t>(c) * sizeof(S);
   return bytes <= (r == 1 ? kOneRowMaxBytes : kFewRowsMaxBytes);
 }
