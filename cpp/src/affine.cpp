@@ -137,20 +137,15 @@ bool dot_cols_pay(Index r, Index c, Index k) {
 // double 0.5x, where reading B's rows a strip at a time crosses a page every row). A dW = x.T @ dout that
 // narrow_gemm would take stays there from one of its row tiles on, 16 rows (8 in double; 16 rows @ 1000x10:
 // 0.6x against it); with fewer rows its tiles are mostly padding (4 rows @ 1000x10: this path 5-7x faster).
-// In the AVX-512 build at most kFewRowsMaxAvx512 rows: against Eigen's AVX-512 GEMM (forward of 784->50,
-// 256->256 and 1024->512, 1 thread, Intel Xeon) 2 and 4 rows 1.4-2.5x, 8 rows 0.94-1.18x, 16 rows 0.71-0.98x.
+// The AVX-512 build takes the same products (kept so, a row of a batch of up to 16 is the same bits as that row
+// alone): against Eigen's AVX-512 GEMM (forward of 784->50, 256->256 and 1024->512, 1 thread, Intel Xeon) 2
+// and 4 rows 1.4-2.5x, 8 rows 0.94-1.18x, 16 rows 0.71-0.98x.
 constexpr std::size_t kFewRowsMaxBytes = std::size_t{2} << 20;
 constexpr std::size_t kOneRowMaxBytes = std::size_t{256} << 10;
-#ifdef __AVX512F__
-constexpr Index kFewRowsMaxAvx512 = 8;
-#endif
 
 template <class S>
 bool few_rows_pays(Index r, Index c, Index k) {
   if (r < 1 || r > detail::kFewRowsMax || c < 1) return false;
-#ifdef __AVX512F__
-  if (r > kFewRowsMaxAvx512) return false;
-#endif
   const auto bytes = static_cast<std::size_t>(k) * static_cast<std::size_t>(c) * sizeof(S);
   return bytes <= (r == 1 ? kOneRowMaxBytes : kFewRowsMaxBytes);
 }
