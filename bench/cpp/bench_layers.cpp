@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fastlayers/affine.hpp"
+#include "fastlayers/cpu.hpp"
 #include "fastlayers/network.hpp"
 #include "fastlayers/relu.hpp"
 #include "fastlayers/sigmoid.hpp"
@@ -29,31 +30,10 @@ namespace {
 namespace fl = fastlayers;
 using fl::Index;
 
-bool cpu_has_avx2_fma() {
-#if FASTLAYERS_BENCH_X86
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
+using fl::cpu_has_avx2_fma;
 
-bool cpu_has_avx512() {
-#if FASTLAYERS_BENCH_X86
-  __builtin_cpu_init();
-  return cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw");
-#else
-  return false;
-#endif
-}
-
-// Whether this CPU can run the core this executable links. Compiled without -mavx2, so safe anywhere.
-bool cpu_runs_this_core() {
-  const std::string isa = FASTLAYERS_ISA;
-  return isa == "baseline" || (isa == "avx2" && cpu_has_avx2_fma()) || (isa == "avx512" && cpu_has_avx512());
-}
+// Whether this CPU can run the core this executable links (fastlayers/cpu.hpp: safe anywhere).
+bool cpu_runs_this_core() { return fl::cpu_runs_isa(FASTLAYERS_ISA); }
 
 // Skips the benchmark (before any core code runs) on a CPU without the core's ISA; otherwise sets
 // the kernels' thread budget to the benchmark argument `threads_arg`.

@@ -2,32 +2,11 @@
 // carries the description of the build (compiler, flags per core build) that CMake passes in.
 #include <pybind11/pybind11.h>
 
+#include "fastlayers/cpu.hpp"
 
 namespace py = pybind11;
 
 namespace {
-
-bool has_avx2_fma() {
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
-
-// AVX-512 F, CD, VL, DQ and BW (the avx512 core's flags) with AVX2 and FMA. GCC's check includes the
-// OS's: libgcc reads XCR0 and reports AVX-512 only where the OS saves the ZMM and mask registers.
-bool has_avx512() {
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-  __builtin_cpu_init();
-  return has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw");
-#else
-  return false;
-#endif
-}
 
 // The instruction-set extensions this CPU (and its OS) supports, of those a numeric kernel cares about.
 py::dict cpu_features() {
@@ -83,8 +62,8 @@ py::dict build_info() {
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "Which instruction sets this CPU (and its OS) supports, and how fastlayers was built.";
-  m.def("has_avx2_fma", &has_avx2_fma, "True when the CPU and OS support AVX2 and FMA.");
-  m.def("has_avx512", &has_avx512,
+  m.def("has_avx2_fma", &fastlayers::cpu_has_avx2_fma, "True when the CPU and OS support AVX2 and FMA.");
+  m.def("has_avx512", &fastlayers::cpu_has_avx512,
         "True when the CPU and OS support AVX-512 F, CD, VL, DQ and BW, with AVX2 and FMA (the avx512 core).");
   m.def("cpu_features", &cpu_features, "{extension name: supported} for this CPU, e.g. {'avx2': True, ...}.");
   m.def("build_info", &build_info,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fastlayers/common.hpp"
+#include "fastlayers/cpu.hpp"
 #include "fastlayers/threading.hpp"
 
 namespace fltest {
@@ -36,21 +37,8 @@ const char* core_isa();
 // builds); the baseline build runs Eigen's code for everything.
 inline bool simd_core() { return std::string(core_isa()) != "baseline"; }
 
-// Whether this CPU can run that core. Compiled without -mavx2, so safe on any x86-64.
-inline bool cpu_runs_this_core() {
-  const std::string isa = core_isa();
-  if (isa == "baseline") return true;
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (isa == "avx2") return avx2;
-  return isa == "avx512" && avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw");
-#else
-  return false;
-#endif
-}
+// Whether this CPU can run that core (fastlayers/cpu.hpp: compiled for the baseline, safe anywhere).
+inline bool cpu_runs_this_core() { return fastlayers::cpu_runs_isa(core_isa()); }
 
 // Every test derives from this: it skips before any core code runs when the CPU lacks the ISA.
 class CoreTest : public ::testing::Test {
