@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the Python suite (pytest) on the instruction-set build this CPU selects and
 # again on each other build it can run (avx2, baseline), the type check (mypy --strict) and lint
-# (ruff), then the C++ suite (ctest), the C++ suite again under ASan + UBSan, and a one-minute fuzzing run of the Python API
-# (FASTLAYERS_FUZZ_SECONDS to change it). Run scripts/setup.sh once before; rerun it after changing C++ code.
+# (ruff), then the C++ suite (ctest), the C++ suite again under ASan + UBSan, and a one-minute
+# fuzzing run of the Python API (FASTLAYERS_FUZZ_SECONDS to change it). Run scripts/setup.sh once
+# before; rerun it after changing C++ code.
 # Under CI (CI set) it also runs scripts/check_wheel.sh: the sdist and the manylinux wheel built,
 # installed without a compiler and tested; FASTLAYERS_CHECK_WHEEL=1/0 forces it on/off.
 set -euo pipefail
