@@ -136,7 +136,8 @@ def render() -> str:
                     lines += section("###", f"class `fl.{name}.{sub}`", member.__doc__)
             continue
         if isinstance(obj, str):
-            what = "the instruction set of the core in use: 'avx512', 'avx2' or 'baseline'" if name == "isa" else "a string"
+            isa = "the instruction set of the core in use: 'avx512', 'avx2' or 'baseline'"
+            what = isa if name == "isa" else "a string"
             lines += [f"## `fl.{name}`", "", f"`str`: {what}", ""]
             continue
         if inspect.isclass(obj):
