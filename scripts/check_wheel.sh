@@ -6,7 +6,8 @@
 #   2. auditwheel repair of the wheel to a manylinux wheel (OpenMP runtime vendored); installed in
 #      a fresh venv with no compiler reachable (cc/c++/g++/gcc/clang shadowed by failing stubs,
 #      CC=CXX=false, --only-binary fastlayers --no-index), and the whole Python test suite run
-#      against it from outside the source tree, on both cores, PyTorch imported first too.
+#      against it from outside the source tree, on the core this CPU selects and on the baseline
+#      one (scripts/test.sh covers every core from the source build), PyTorch imported first too.
 # One compile in all (about 5 minutes on 2 idle cores).
 # Run from anywhere; needs network access to PyPI for the build tools. Artifacts land in dist/.
 # Environment: PYTHON (default python3), FASTLAYERS_NO_TORCH=1 to test without PyTorch.
