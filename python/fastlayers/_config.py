@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import _core, _cpu
+from . import _core, _cpu, _isa
 
 # _OPENMP (yyyymm of the specification) -> OpenMP version.
 _OPENMP_VERSIONS = {
@@ -25,12 +25,6 @@ _OPENMP_VERSIONS = {
 }
 
 
-def _runnable(builds: dict[str, str]) -> list[str]:
-    """The core builds of this wheel this CPU can run, fastest first (the order _core tries them in)."""
-    ok = {"avx512": _cpu.has_avx512(), "avx2": _cpu.has_avx2_fma(), "baseline": True}
-    return [isa for isa in ("avx512", "avx2", "baseline") if isa in builds and ok[isa]]
-
-
 def config() -> dict[str, Any]:
     """The facts show_config() prints, as a dict."""
     from . import __version__
@@ -45,7 +39,7 @@ def config() -> dict[str, Any]:
         "build_flags": dict(build["flags"]),
         "cpu": platform.machine(),
         "cpu_features": [name for name, ok in _cpu.cpu_features().items() if ok],
-        "isas_available": _runnable(build["flags"]),
+        "isas_available": _isa.runnable(build["flags"]),
         "isa": _core.isa,
         "eigen": core["eigen_version"],
         "openmp": None if openmp is None else f"{_OPENMP_VERSIONS.get(openmp, '?')} (_OPENMP {openmp})",

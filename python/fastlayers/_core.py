@@ -12,26 +12,14 @@ import importlib
 import os
 from types import ModuleType
 
-from . import _cpu
-
-_CHOICES = ("avx512", "avx2", "baseline")
-
-
-def _available() -> list[str]:
-    isas = []
-    if _cpu.has_avx512():
-        isas.append("avx512")
-    if _cpu.has_avx2_fma():
-        isas.append("avx2")
-    isas.append("baseline")
-    return isas
+from . import _isa
 
 
 def _load() -> ModuleType:
     forced = os.environ.get("FASTLAYERS_ISA", "").strip().lower()
-    if forced and forced not in _CHOICES:
-        raise ImportError(f"FASTLAYERS_ISA must be one of {_CHOICES}, got {forced!r}")
-    available = _available()
+    if forced and forced not in _isa.ORDER:
+        raise ImportError(f"FASTLAYERS_ISA must be one of {_isa.ORDER}, got {forced!r}")
+    available = _isa.runnable()
     if forced and forced not in available:
         raise ImportError(f"FASTLAYERS_ISA={forced} but this CPU supports only {available}")
     for isa in [forced] if forced else available:

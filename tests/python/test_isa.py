@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastlayers as fl
-from fastlayers import _cpu
+from fastlayers import _cpu, _isa
 
 PKG = Path(fl.__file__).parent
 # AVX and later instructions are VEX/EVEX encoded: their mnemonics start with "v" in objdump's
@@ -64,6 +64,17 @@ def test_this_cpu_gets_the_fastest_build() -> None:
     forced = os.environ.get("FASTLAYERS_ISA")
     fastest = "avx512" if _cpu.has_avx512() else "avx2" if _cpu.has_avx2_fma() else "baseline"
     assert fl.isa == (forced or fastest)
+
+
+def test_runnable_builds_follow_the_cpu_fastest_first() -> None:
+    assert _isa.runnable() == [isa for isa in ("avx512", "avx2", "baseline") if _isa.cpu_runs(isa)]
+    assert _isa.runnable()[-1] == "baseline" and _isa.cpu_runs("baseline")
+    assert _isa.cpu_runs("avx2") == _cpu.has_avx2_fma() and _isa.cpu_runs("avx512") == _cpu.has_avx512()
+    # only the builds asked about (a wheel may lack some), still fastest first
+    assert _isa.runnable(["baseline", "avx2"]) == (["avx2", "baseline"] if _cpu.has_avx2_fma() else ["baseline"])
+    assert _isa.runnable([]) == []
+    with pytest.raises(ValueError, match="isa must be one of .* got 'sse9'"):
+        _isa.cpu_runs("sse9")
 
 
 _PROBE = """
