@@ -17,15 +17,17 @@ void exp_nonpositive(const T* x, T* y, Index n) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
-// The AVX2 build's own exp (exp.hpp).
+// The avx2 and avx512 builds' own exp (exp.hpp), on the build's widest vectors.
 template <>
 void exp_nonpositive<float>(const float* x, float* y, Index n) {
-  detail::map_vectors(x, y, n, [](auto& v) { detail::exp_nonpositive<float>(v); });
+  using V = detail::Wide<float>;
+  detail::map_vectors<float, false, V>(x, y, n, [](auto& v) { detail::exp_nonpositive<float, V>(v); });
 }
 
 template <>
 void exp_nonpositive<double>(const double* x, double* y, Index n) {
-  detail::map_vectors(x, y, n, [](auto& v) { detail::exp_nonpositive<double>(v); });
+  using V = detail::Wide<double>;
+  detail::map_vectors<double, false, V>(x, y, n, [](auto& v) { detail::exp_nonpositive<double, V>(v); });
 }
 #endif
 

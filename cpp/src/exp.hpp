@@ -57,9 +57,9 @@ constexpr Index kBlock = 256;
 
 namespace fastlayers::detail {
 
-// exp(x) in each lane for -kSubnormal<float> <= x <= 0 (normal results), under 1 ulp from the
-// correctly rounded value (0.88 at most over every float of the range, against std::exp in long
-// double; tests/cpp/test_exp.cpp checks every 31st).
+// exp_approx's constants for float: exp(x) in each lane for -kSubnormal<float> <= x <= 0 (normal
+// results), under 1 ulp from the correctly rounded value (0.88 at most over every float of the range,
+// against std::exp in long double; tests/cpp/test_exp.cpp checks every 31st).
 // x = n ln2 + r with n = round(x / ln2), |r| <= ln2 / 2: adding 1.5 * 2^23 rounds x / ln2 to an
 // integer held in the low mantissa bits of t, so t's bits shifted up by 23 are n's in the exponent
 // field; ln2 is split into a 9-bit head, so n * head is exact, and a tail. exp(r) = 1 + r + r^2 q(r)
@@ -69,71 +69,73 @@ namespace fastlayers::detail {
 // rounding instruction and a final multiply took eleven, and this kernel is bound by the FMA ports
 // (Sigmoid 1.3x faster). Lanes with x < -87, x > 0 or NaN are wrong (a NaN's payload would reach the
 // exponent): exp_nonpositive below redoes them.
-// In place on K vectors, each step over all K before the next: the core then has K independent chains side
-// by side in its window, where one vector's chain of dependent multiply-adds at a time left the FMA ports
-// waiting (measured with K = 4 against one vector a call, in C++: Sigmoid's forward 100x50 float 1.62 ->
-// 1.54 us, double 4.88 -> 4.26 us; SoftmaxWithLoss 256x1000 forward double 300 -> 255 us, float 106 ->
-// 103 us). Every lane's operations are the same for any K, so results do not depend on it.
-template <std::size_t K>
-[[gnu::always_inline]] inline void exp_approx(__m256 (&x)[K]) {
-  const __m256 shift = _mm256_set1_ps(12582912.0f);  // 1.5 * 2^23
-  __m256 t[K], r[K], p[K];
-  for (std::size_t j = 0; j < K; ++j) t[j] = _mm256_fmadd_ps(x[j], _mm256_set1_ps(1.44269504088896341f), shift);
-  for (std::size_t j = 0; j < K; ++j) {
-    const __m256 n = _mm256_sub_ps(t[j], shift);
-    r[j] = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x[j]);
-    r[j] = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440054690583e-4f), r[j]);
-  }
-  constexpr float q[5] = {0x1.fffffcp-2f, 0x1.555492p-3f, 0x1.5558f2p-5f, 0x1.123a2p-7f, 0x1.6a23cep-10f};
-  for (std::size_t j = 0; j < K; ++j) p[j] = _mm256_set1_ps(q[4]);
-  for (int k = 3; k >= 0; --k)
-    for (std::size_t j = 0; j < K; ++j) p[j] = _mm256_fmadd_ps(p[j], r[j], _mm256_set1_ps(q[k]));
-  for (int k = 0; k < 2; ++k)
-    for (std::size_t j = 0; j < K; ++j) p[j] = _mm256_fmadd_ps(p[j], r[j], _mm256_set1_ps(1.0f));
-  for (std::size_t j = 0; j < K; ++j) {
-    const __m256i scale = _mm256_slli_epi32(_mm256_castps_si256(t[j]), 23);
-    x[j] = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p[j]), scale));
-  }
-}
+template <class T>
+struct ExpApprox;
 
-// The same for four double lanes, -kSubnormal<double> <= x <= 0: n by the 1.5 * 2^52 shift (t's bits
-// shifted up by 52 are n's in the exponent field); ln2 split into a head with 32 trailing zero bits
-// (n * head exact for |n| < 2^21) and a tail; exp(r) = 1 + r + r^2 q(r) with q of degree 9 fitted for
-// the least maximal relative error over |r| <= ln2 / 2 (3.6e-18; the Taylor series needs degree 13 for
-// 2e-17); 2^n added to the exponent field. Under 1 ulp: 0.93 at most over 200 million doubles of the
-// range (0.90 with the Taylor form), with fourteen operations on the FMA ports where that took
-// seventeen (float64 Sigmoid 1.2x faster). Lanes outside the range or NaN: as for float.
-template <std::size_t K>
-[[gnu::always_inline]] inline void exp_approx(__m256d (&x)[K]) {
-  const __m256d shift = _mm256_set1_pd(6755399441055744.0);  // 1.5 * 2^52
-  __m256d t[K], r[K], p[K];
-  for (std::size_t j = 0; j < K; ++j) t[j] = _mm256_fmadd_pd(x[j], _mm256_set1_pd(1.4426950408889634074), shift);
+template <>
+struct ExpApprox<float> {
+  static constexpr float kShift = 12582912.0f;  // 1.5 * 2^23
+  static constexpr float kLog2e = 1.44269504088896341f;
+  static constexpr float kLn2Head = 0.693359375f;
+  static constexpr float kLn2Tail = -2.12194440054690583e-4f;
+  static constexpr int kDegree = 4;
+  static constexpr float kQ[kDegree + 1] = {0x1.fffffcp-2f, 0x1.555492p-3f, 0x1.5558f2p-5f, 0x1.123a2p-7f,
+                                            0x1.6a23cep-10f};
+};
+
+// The same for double, -kSubnormal<double> <= x <= 0: n by the 1.5 * 2^52 shift (t's bits shifted up
+// by 52 are n's in the exponent field); ln2 split into a head with 32 trailing zero bits (n * head exact
+// for |n| < 2^21) and a tail; exp(r) = 1 + r + r^2 q(r) with q of degree 9 fitted for the least maximal
+// relative error over |r| <= ln2 / 2 (3.6e-18; the Taylor series needs degree 13 for 2e-17); 2^n added
+// to the exponent field. Under 1 ulp: 0.93 at most over 200 million doubles of the range (0.90 with the
+// Taylor form), with fourteen operations on the FMA ports where that took seventeen (float64 Sigmoid
+// 1.2x faster). Lanes outside the range or NaN: as for float.
+template <>
+struct ExpApprox<double> {
+  static constexpr double kShift = 6755399441055744.0;  // 1.5 * 2^52
+  static constexpr double kLog2e = 1.4426950408889634074;
+  static constexpr double kLn2Head = 6.93147180369123816490e-01;
+  static constexpr double kLn2Tail = 1.90821492927058770002e-10;
+  static constexpr int kDegree = 9;
+  static constexpr double kQ[kDegree + 1] = {
+      0x1.000000000000ap-1,  0x1.55555555554f9p-3,  0x1.555555555083cp-5,  0x1.1111111127d16p-7,
+      0x1.6c16c184393d8p-10, 0x1.a01a012a0e148p-13, 0x1.a01999e0e4024p-16, 0x1.71df25b2f7c1fp-19,
+      0x1.28ad9ce9004d4p-22, 0x1.ad7f42cfa11c2p-26};
+};
+
+// exp(x) by ExpApprox<T> in place on K vectors of V (Vec<T>, or Vec512<T> in the avx512 build), each
+// step over all K before the next: the core then has K independent chains side by side in its window,
+// where one vector's chain of dependent multiply-adds at a time left the FMA ports waiting (measured
+// with K = 4 against one vector a call, in C++: Sigmoid's forward 100x50 float 1.62 -> 1.54 us, double
+// 4.88 -> 4.26 us; SoftmaxWithLoss 256x1000 forward double 300 -> 255 us, float 106 -> 103 us). Every
+// lane's operations are the same for any K and either vector width, so results depend on neither.
+template <class V, std::size_t K>
+[[gnu::always_inline]] inline void exp_approx(typename V::R (&x)[K]) {
+  using C = ExpApprox<typename V::T>;
+  using R = typename V::R;
+  const R shift = V::set1(C::kShift);
+  R t[K], r[K], p[K];
+  for (std::size_t j = 0; j < K; ++j) t[j] = V::fma(x[j], V::set1(C::kLog2e), shift);
   for (std::size_t j = 0; j < K; ++j) {
-    const __m256d n = _mm256_sub_pd(t[j], shift);
-    r[j] = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x[j]);
-    r[j] = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r[j]);
+    const R n = V::sub(t[j], shift);
+    r[j] = V::fnma(n, V::set1(C::kLn2Head), x[j]);
+    r[j] = V::fnma(n, V::set1(C::kLn2Tail), r[j]);
   }
-  constexpr double q[10] = {0x1.000000000000ap-1,  0x1.55555555554f9p-3,  0x1.555555555083cp-5, 0x1.1111111127d16p-7,
-                            0x1.6c16c184393d8p-10, 0x1.a01a012a0e148p-13, 0x1.a01999e0e4024p-16, 0x1.71df25b2f7c1fp-19,
-                            0x1.28ad9ce9004d4p-22, 0x1.ad7f42cfa11c2p-26};
-  for (std::size_t j = 0; j < K; ++j) p[j] = _mm256_set1_pd(q[9]);
-  for (int k = 8; k >= 0; --k)
-    for (std::size_t j = 0; j < K; ++j) p[j] = _mm256_fmadd_pd(p[j], r[j], _mm256_set1_pd(q[k]));
+  for (std::size_t j = 0; j < K; ++j) p[j] = V::set1(C::kQ[C::kDegree]);
+  for (int k = C::kDegree - 1; k >= 0; --k)
+    for (std::size_t j = 0; j < K; ++j) p[j] = V::fma(p[j], r[j], V::set1(C::kQ[k]));
   for (int k = 0; k < 2; ++k)
-    for (std::size_t j = 0; j < K; ++j) p[j] = _mm256_fmadd_pd(p[j], r[j], _mm256_set1_pd(1.0));
-  for (std::size_t j = 0; j < K; ++j) {
-    const __m256i scale = _mm256_slli_epi64(_mm256_castpd_si256(t[j]), 52);
-    x[j] = _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p[j]), scale));
-  }
+    for (std::size_t j = 0; j < K; ++j) p[j] = V::fma(p[j], r[j], V::set1(typename V::T(1)));
+  for (std::size_t j = 0; j < K; ++j) x[j] = V::add_exponent(p[j], t[j]);
 }
 
 // e = exp_approx(x) with the lanes where x < -kSubnormal (subnormal or zero results, -inf) or NaN
 // redone with std::exp. Rare, so out of line.
-template <class T>
-[[gnu::noinline, gnu::cold]] typename Vec<T>::R exp_redo_tail(typename Vec<T>::R x, typename Vec<T>::R e) {
-  using V = Vec<T>;
-  alignas(32) T xs[V::kWidth];
-  alignas(32) T es[V::kWidth];
+template <class V>
+[[gnu::noinline, gnu::cold]] typename V::R exp_redo_tail(typename V::R x, typename V::R e) {
+  using T = typename V::T;
+  alignas(64) T xs[V::kWidth];
+  alignas(64) T es[V::kWidth];
   V::store(xs, x);
   V::store(es, e);
   for (Index j = 0; j < V::kWidth; ++j)
@@ -141,21 +143,21 @@ template <class T>
   return V::load(es);
 }
 
-// exp(x) for x <= 0 (and NaN) in each lane of K Vec<T>s, in place, exact down to 0 like exp_exact.
-template <class T, std::size_t K>
-[[gnu::always_inline]] inline void exp_nonpositive(typename Vec<T>::R (&x)[K]) {
-  typename Vec<T>::R e[K];
+// exp(x) for x <= 0 (and NaN) in each lane of K vectors of V, in place, exact down to 0 like exp_exact.
+template <class T, class V = Vec<T>, std::size_t K>
+[[gnu::always_inline]] inline void exp_nonpositive(typename V::R (&x)[K]) {
+  typename V::R e[K];
   for (std::size_t j = 0; j < K; ++j) e[j] = x[j];
-  exp_approx(e);
+  exp_approx<V>(e);
   for (std::size_t j = 0; j < K; ++j)
-    x[j] = Vec<T>::any_below_or_nan(x[j], -kSubnormal<T>) ? exp_redo_tail<T>(x[j], e[j]) : e[j];
+    x[j] = V::any_below_or_nan(x[j], -kSubnormal<T>) ? exp_redo_tail<V>(x[j], e[j]) : e[j];
 }
 
 // The same for one vector.
-template <class T>
-[[gnu::always_inline]] inline typename Vec<T>::R exp_nonpositive(typename Vec<T>::R x) {
-  typename Vec<T>::R v[1] = {x};
-  exp_nonpositive<T>(v);
+template <class T, class V = Vec<T>>
+[[gnu::always_inline]] inline typename V::R exp_nonpositive(typename V::R x) {
+  typename V::R v[1] = {x};
+  exp_nonpositive<T, V>(v);
   return v[0];
 }
 

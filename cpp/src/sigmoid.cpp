@@ -42,32 +42,34 @@ void sigmoid_forward_chunk(const T* x, T* out, Index n) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
-// The same formula on K vectors at a time with the AVX2 exp (exp.hpp), every element through the same
-// path (map_vectors). Forced inline: GCC left the double version a call per vector (1.6x slower).
+// The same formula on K vectors at a time with the build's own exp (exp.hpp), every element through the
+// same path (map_vectors), on the build's widest vectors (detail::Wide: 512 bits in the avx512 build, with
+// the same operations in every lane, so the same results as 256). Forced inline: GCC left the double
+// version a call per vector (1.6x slower).
 template <class T, std::size_t K>
-[[gnu::always_inline]] inline void sigmoid_v(typename detail::Vec<T>::R (&v)[K]) {
-  using V = detail::Vec<T>;
+[[gnu::always_inline]] inline void sigmoid_v(typename detail::Wide<T>::R (&v)[K]) {
+  using V = detail::Wide<T>;
   typename V::R e[K];
   for (std::size_t j = 0; j < K; ++j) e[j] = V::neg_abs(v[j]);
-  detail::exp_nonpositive<T>(e);  // exp(-|x|)
+  detail::exp_nonpositive<T, V>(e);  // exp(-|x|)
   for (std::size_t j = 0; j < K; ++j)
     v[j] = V::div(V::select(V::negative(v[j]), e[j], V::set1(T(1))), V::add(V::set1(T(1)), e[j]));
 }
 
 template <>
 void sigmoid_forward_chunk<float>(const float* x, float* out, Index n) {
-  detail::map_vectors(x, out, n, [](auto& v) { sigmoid_v<float>(v); });
+  detail::map_vectors<float, false, detail::Wide<float>>(x, out, n, [](auto& v) { sigmoid_v<float>(v); });
 }
 
 template <>
 void sigmoid_forward_chunk<double>(const double* x, double* out, Index n) {
-  detail::map_vectors(x, out, n, [](auto& v) { sigmoid_v<double>(v); });
+  detail::map_vectors<double, false, detail::Wide<double>>(x, out, n, [](auto& v) { sigmoid_v<double>(v); });
 }
 
 // The same with streaming stores (stream.hpp).
 template <class T>
 void sigmoid_forward_stream(const T* x, T* out, Index n) {
-  detail::map_vectors<T, true>(x, out, n, [](auto& v) { sigmoid_v<T>(v); });
+  detail::map_vectors<T, true, detail::Wide<T>>(x, out, n, [](auto& v) { sigmoid_v<T>(v); });
   _mm_sfence();
 }
 

@@ -56,21 +56,20 @@ void softmax_row(const T* x, Index c, T* y, RowStats& stats) {
 }
 
 #ifdef FASTLAYERS_AVX2_EXP
-// y[j] = exp(x[j] - m) for j below the last multiple of kRoundElements in [0, full), kRound vectors side by
+// y[j] = exp(x[j] - m) for j below the last multiple of kRound vectors in [0, full), kRound vectors side by
 // side (exp_approx in exp.hpp), each added to sum in order; returns where it stopped. Out of line: inlined,
 // its constants held across the row made rows of a vector or two slower (SoftmaxWithLoss 100x10 double
 // 2.8 -> 3.4 us).
-template <class T>
-[[gnu::noinline]] Index exp_rounds(const T* x, Index full, typename detail::Vec<T>::R mb, T* y,
-                                   typename detail::Vec<T>::R& sum) {
-  using V = detail::Vec<T>;
+template <class T, class V>
+[[gnu::noinline]] Index exp_rounds(const T* x, Index full, typename V::R mb, T* y, typename V::R& sum) {
   constexpr Index W = V::kWidth;
+  constexpr Index kRoundN = static_cast<Index>(detail::kRound) * W;
   auto s = sum;  // a local: the stores to y could alias the reference, which would then live in memory
   Index j = 0;
-  for (; j + detail::kRoundElements<T> <= full; j += detail::kRoundElements<T>) {
+  for (; j + kRoundN <= full; j += kRoundN) {
     typename V::R e[detail::kRound];
     for (std::size_t k = 0; k < detail::kRound; ++k) e[k] = V::sub(V::load(x + j + static_cast<Index>(k) * W), mb);
-    detail::exp_nonpositive<T>(e);
+    detail::exp_nonpositive<T, V>(e);
     for (std::size_t k = 0; k < detail::kRound; ++k) {
       V::store(y + j + static_cast<Index>(k) * W, e[k]);
       s = V::add(s, e[k]);
@@ -80,22 +79,28 @@ template <class T>
   return j;
 }
 
-// Rows in the AVX2 build: max, then exp(x - max) into y with a vector of running sums (exp_rounds, then
-// a vector at a time), then the scaling, a vector at a time; a row's last partial vector is loaded through a mask and kept in a
-// register until it is scaled and stored, so the sums run in an order fixed by c alone (not by where
-// x and y are in memory), and no masked store is needed (microcoded on AMD Zen; one per row made
-// SoftmaxWithLoss 100x10 twice as slow).
-template <class T>
+// Rows in the AVX2 and AVX-512 builds, on the build's widest vectors (detail::Wide): max, then exp(x - max)
+// into y with a vector of running sums (exp_rounds, then a vector at a time), then the scaling, a vector at a
+// time; a row's last partial vector is loaded through a mask and kept in a register until it is scaled and
+// stored, so the sums run in an order fixed by c alone (not by where x and y are in memory), and the AVX2 build
+// needs no masked store (microcoded on AMD Zen; one per row made SoftmaxWithLoss 100x10 twice as slow; the
+// AVX-512 one stores through a mask register). 512-bit vectors from kWideMinCols columns on (so a row's
+// results still depend on c alone), measured in C++ on an Intel Xeon against the 256-bit code (1 thread,
+// median of 5, alternated runs): SoftmaxWithLoss 256x1000 forward float 221-283 -> 141-168 us, double
+// 614-688 -> 357-363 us; with 10 columns float was slower (3.5-4.1 -> 4.4-6.4 us: a 16-lane vector two
+// thirds full, and twice the lanes to reduce), so short rows keep 256-bit vectors.
+constexpr Index kWideMinCols = 64;
+
+template <class T, class V>
 void softmax_row_vec(const T* x, Index c, T* y, RowStats& stats) {
-  using V = detail::Vec<T>;
   constexpr Index W = V::kWidth;
   const Index full = c - c % W;
-  const __m256i tail = V::lanes(c - full);
+  const auto tail = V::lanes(c - full);
   const T neg_inf = -std::numeric_limits<T>::infinity();
   auto mv = V::set1(neg_inf);
   for (Index j = 0; j < full; j += W) mv = V::max(mv, V::load(x + j));
   if (full < c) mv = V::max(mv, V::fill(V::load(x + full, tail), tail, neg_inf));
-  alignas(32) T lane[W];
+  alignas(64) T lane[W];
   V::store(lane, mv);
   T m = lane[0];
   for (Index k = 1; k < W; ++k) m = lane[k] > m ? lane[k] : m;
@@ -103,15 +108,15 @@ void softmax_row_vec(const T* x, Index c, T* y, RowStats& stats) {
   // as with Eigen's maxCoeff.
   const auto mb = V::set1(m);
   auto sum = V::set1(T(0));
-  Index j = full >= detail::kRoundElements<T> ? exp_rounds<T>(x, full, mb, y, sum) : 0;
+  Index j = full >= static_cast<Index>(detail::kRound) * W ? exp_rounds<T, V>(x, full, mb, y, sum) : 0;
   for (; j < full; j += W) {
-    const auto e = detail::exp_nonpositive<T>(V::sub(V::load(x + j), mb));
+    const auto e = detail::exp_nonpositive<T, V>(V::sub(V::load(x + j), mb));
     V::store(y + j, e);
     sum = V::add(sum, e);
   }
   auto last = V::set1(T(0));  // the partial vector's exps stay in a register until scaled
   if (full < c) {
-    last = V::keep(detail::exp_nonpositive<T>(V::sub(V::load(x + full, tail), mb)), tail);
+    last = V::keep(detail::exp_nonpositive<T, V>(V::sub(V::load(x + full, tail), mb)), tail);
     sum = V::add(sum, last);
   }
   V::store(lane, sum);
@@ -125,14 +130,22 @@ void softmax_row_vec(const T* x, Index c, T* y, RowStats& stats) {
   stats.s = static_cast<double>(s);
 }
 
+template <class T>
+void softmax_row_any(const T* x, Index c, T* y, RowStats& stats) {
+  if (c >= kWideMinCols)
+    softmax_row_vec<T, detail::Wide<T>>(x, c, y, stats);
+  else
+    softmax_row_vec<T, detail::Vec<T>>(x, c, y, stats);
+}
+
 template <>
 void softmax_row<float>(const float* x, Index c, float* y, RowStats& stats) {
-  softmax_row_vec(x, c, y, stats);
+  softmax_row_any(x, c, y, stats);
 }
 
 template <>
 void softmax_row<double>(const double* x, Index c, double* y, RowStats& stats) {
-  softmax_row_vec(x, c, y, stats);
+  softmax_row_any(x, c, y, stats);
 }
 #endif
 

@@ -88,22 +88,50 @@ np.savez(OUT, isa=fl.isa, loss=loss, dx=dx, dW=aff.dW, y=swl.y)
 """
 
 
+def _run_probe(probe: str, isa: str, tmp_path: Path) -> dict[str, np.ndarray]:
+    """Runs probe in a fresh interpreter on the core build isa; returns the arrays it saved to OUT."""
+    out = tmp_path / f"{isa}.npz"
+    env = dict(os.environ, FASTLAYERS_ISA=isa)
+    subprocess.run([sys.executable, "-c", f"OUT = {str(out)!r}\n" + probe], check=True, env=env)
+    with np.load(out) as saved:
+        return dict(saved)
+
+
 @pytest.mark.parametrize("isa", ["avx2", "avx512"])
 def test_builds_agree(isa: str, tmp_path: Path) -> None:
     if isa == "avx2" and not _cpu.has_avx2_fma():
         pytest.skip("this CPU has no AVX2/FMA")
     if isa == "avx512" and not _cpu.has_avx512():
         pytest.skip("this CPU has no AVX-512 (F, CD, VL, DQ, BW)")
-    results = {}
-    for name in ("baseline", isa):
-        out = tmp_path / f"{name}.npz"
-        env = dict(os.environ, FASTLAYERS_ISA=name)
-        subprocess.run([sys.executable, "-c", f"OUT = {str(out)!r}\n" + _PROBE], check=True, env=env)
-        results[name] = np.load(out)
-    base, other = results["baseline"], results[isa]
+    base, other = _run_probe(_PROBE, "baseline", tmp_path), _run_probe(_PROBE, isa, tmp_path)
     assert str(base["isa"]) == "baseline" and str(other["isa"]) == isa
     for key in ("loss", "dx", "dW", "y"):
         np.testing.assert_allclose(other[key], base[key], rtol=1e-12, atol=1e-15, err_msg=key)
+
+
+_SIGMOID_PROBE = """
+import numpy as np, fastlayers as fl
+rng = np.random.default_rng(11)
+out = {"isa": fl.isa}
+for dtype in ("float32", "float64"):
+    x = rng.uniform(-40, 40, 70001).astype(dtype)
+    x[:9] = [0.0, -0.0, 1000.0, -1000.0, -100.0, np.inf, -np.inf, np.nan, 1e-30]
+    for n in (1, 7, 33, 5000, 70000):  # tails of every length, vector and unaligned starts
+        out[f"{dtype}_{n}"] = fl.Sigmoid().forward(x[1 : n + 1])
+    out[f"{dtype}_big"] = fl.Sigmoid().forward(x.reshape(1, -1).repeat(40, axis=0))  # streaming stores
+np.savez(OUT, **out)
+"""
+
+
+@pytest.mark.skipif(not _cpu.has_avx512(), reason="this CPU has no AVX-512 (F, CD, VL, DQ, BW)")
+def test_avx512_sigmoid_is_the_avx2_one_bit_for_bit(tmp_path: Path) -> None:
+    # The avx512 build runs Sigmoid's exp on 512-bit vectors with the operations the avx2 build does on
+    # 256-bit ones: the same bits in every lane, wherever an element sits.
+    a, b = _run_probe(_SIGMOID_PROBE, "avx2", tmp_path), _run_probe(_SIGMOID_PROBE, "avx512", tmp_path)
+    assert str(a["isa"]) == "avx2" and str(b["isa"]) == "avx512"
+    for key in a:
+        if key != "isa":
+            assert a[key].tobytes() == b[key].tobytes(), key
 
 
 def test_unknown_isa_is_a_clear_import_error() -> None:
