@@ -199,8 +199,6 @@ void map_vectors(const T* x, T* y, Index n, F&& f) {
 }
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-#define FASTLAYERS_SIMD512 1
-
 // 512-bit vectors (the avx512 build), the operations the kernels written over their vector type use, each
 // lane computed by the same instruction as in Vec<T> (so with the same result). Comparisons give mask
 // registers, and the last partial vector is loaded and stored through one.
